@@ -1,0 +1,152 @@
+"""The ``thrifty`` command: one sub-command per verb, each a thin layer over the Python API.
+
+Exit status: 0 on success, 1 on a user error (one line on stderr saying what to do), 2 on a
+usage error (unknown option, missing argument).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from thrifty.errors import ThriftyError
+
+app = typer.Typer(
+    help="Make neural networks cheap to run, store and ship, and see what they cost in money.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+Data = Annotated[
+    str,
+    typer.Option("--data", "-d", help="A data set name (fashion-mnist, digits, breast-cancer) "
+                 "or a .npz, .csv or .parquet file."),  # fmt: skip
+]
+Target = Annotated[
+    str | None, typer.Option(help="The column to predict, for .csv and .parquet data.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"thrifty {version('thrifty')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
+    ] = False,
+) -> None:
+    """thrifty: what your model costs, and the cheapest version of it within your budget."""
+
+
+@app.command(epilog="Example: thrifty profile model.onnx --data fashion-mnist --json")
+def profile(
+    model: Annotated[str, typer.Argument(help="An .onnx or .keras model file.")],
+    data: Data,
+    target: Target = None,
+    split: Annotated[str, typer.Option(help="The held-out split to measure on.")] = "test",
+    runtime: Annotated[str, typer.Option(help="onnxruntime or torch.")] = "onnxruntime",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    threads: Annotated[int | None, typer.Option(help="Threads per session (default: all cores).")] = None,
+    pricing: Annotated[Path | None, typer.Option(help="A pricing profile (TOML).")] = None,
+    inferences_per_month: Annotated[float, typer.Option(help="Workload: inferences a month.")] = 10_000_000,
+    replicas: Annotated[int, typer.Option(help="Workload: copies of the model in service.")] = 2,
+    deploys_per_month: Annotated[int, typer.Option(help="Workload: new versions a month.")] = 4,
+    versions_kept: Annotated[int, typer.Option(help="Workload: versions kept in storage.")] = 10,
+    as_json: AsJson = False,
+) -> None:
+    """Measure what a model costs: compute, storage, bandwidth, quality, and the monthly bill."""
+    from thrifty.datasets import load as load_data
+    from thrifty.measure import Bill, Workload, load_pricing
+    from thrifty.measure import profile as measure
+    from thrifty.models import load
+
+    workload = Workload(inferences_per_month, replicas, deploys_per_month, versions_kept)
+    prices = load_pricing(pricing)
+    loaded = load(model)
+    with _status("measuring", quiet=as_json):
+        cost = measure(loaded, load_data(data, target=target), split=split, runtime=runtime,
+                       device=device, threads=threads)  # fmt: skip
+    _show(cost, Bill.of(cost, prices, workload), as_json)
+
+
+@app.command(epilog="Example: thrifty train lenet-300-100 --data fashion-mnist -o lenet.onnx")
+def train(
+    name: Annotated[str, typer.Argument(help="A zoo model: lenet-300-100, lenet-5, mlp-2048, "
+                                             "tabular-mlp.")],  # fmt: skip
+    data: Data,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The ONNX file to write.")],
+    target: Target = None,
+    epochs: Annotated[int, typer.Option(help="At most this many epochs.")] = 30,
+    patience: Annotated[int, typer.Option(help="Stop after this many epochs without gain.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed for splits, initial weights and order.")] = 0,
+    as_json: AsJson = False,
+) -> None:
+    """Train a zoo model on data (Adam, early stopping on validation) and write it as ONNX."""
+    from thrifty.models.baseline import train_baseline
+
+    report = train_baseline(name, data, output, target=target, epochs=epochs, patience=patience,
+                            seed=seed, progress=not as_json)  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(f"wrote {output}: {report['model']} on {report['data']}, test "
+                   f"{report['metric']} {report['test']:.4f} after {report['epochs']} epochs "
+                   f"({report['seconds']:.0f} s)")  # fmt: skip
+
+
+@app.command(epilog="Example: thrifty demo")
+def demo(
+    out: Annotated[Path, typer.Option(help="Where the demo writes its files.")] = Path("out/demo"),
+    as_json: AsJson = False,
+) -> None:
+    """Train (or reuse) LeNet-300-100 on Fashion-MNIST and show what it costs."""
+    from thrifty.demo import run_demo
+
+    cost, bill = run_demo(out, quiet=as_json)
+    _show(cost, bill, as_json)
+
+
+def _show(cost, bill, as_json: bool) -> None:
+    from thrifty.report import print_profile, profile_document
+
+    if as_json:
+        typer.echo(json.dumps(profile_document(cost, bill), indent=2))
+    else:
+        print_profile(cost, bill)
+
+
+def _status(text: str, *, quiet: bool):
+    from contextlib import nullcontext
+
+    from rich.console import Console
+
+    return nullcontext() if quiet else Console(stderr=True).status(text)
+
+
+def main() -> None:
+    """Entry point: user errors become one line and exit status 1, never a traceback."""
+    try:
+        app()
+    except ThriftyError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

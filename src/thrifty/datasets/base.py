@@ -1,0 +1,74 @@
+"""A data set as thrifty sees it: three seeded splits and the description of how they were made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from thrifty.datasets.preprocess import Step
+
+Task = Literal["classification", "regression"]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Inputs ``x`` (float32, one row per sample) and targets ``y`` of one split."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def batches(self, size: int):
+        """Yield ``(x, y)`` slices of at most ``size`` rows, in order."""
+        for start in range(0, len(self.x), size):
+            yield self.x[start : start + size], self.y[start : start + size]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train, validation and test splits, and everything needed to reproduce them.
+
+    ``preprocessing`` lists the steps applied to the raw inputs, with the numbers they were fitted
+    with (on the training split only), so the same steps can be applied to new rows at inference.
+    """
+
+    name: str
+    task: Task
+    train: Split
+    val: Split
+    test: Split
+    source: str
+    seed: int
+    classes: tuple[str, ...] | None = None
+    features: tuple[str, ...] | None = None
+    preprocessing: tuple[Step, ...] = field(default=())
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one sample, without the batch axis."""
+        return tuple(self.train.x.shape[1:])
+
+    @property
+    def num_classes(self) -> int | None:
+        return None if self.classes is None else len(self.classes)
+
+    @property
+    def metric(self) -> str:
+        """The quality metric thrifty reports for this task."""
+        return "accuracy" if self.task == "classification" else "rmse"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "task": self.task,
+            "source": self.source,
+            "seed": self.seed,
+            "input_shape": list(self.input_shape),
+            "classes": list(self.classes) if self.classes else None,
+            "rows": {"train": len(self.train), "val": len(self.val), "test": len(self.test)},
+            "preprocessing": [step.to_dict() for step in self.preprocessing],
+        }

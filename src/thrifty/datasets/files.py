@@ -1,0 +1,110 @@
+"""Users' own data: ``.npz`` (arrays ``x`` and ``y``), ``.csv`` and ``.parquet`` with a target column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from thrifty.datasets.base import Dataset, Task
+from thrifty.datasets.preprocess import Scale, Step
+from thrifty.datasets.rows import from_rows
+from thrifty.errors import DataError
+
+SUFFIXES = (".npz", ".csv", ".parquet")
+
+
+def from_file(path: Path, *, target: str | None, task: Task | None, seed: int) -> Dataset:
+    """Load a user's file and split it; ``task`` is inferred from the targets when not given."""
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        x, y, features = _read_npz(path)
+    elif suffix in (".csv", ".parquet"):
+        x, y, features = _read_table(path, target)
+    else:
+        raise DataError(f"{path}: thrifty reads {', '.join(SUFFIXES)} data files, not {suffix!r}")
+    task = task or _infer_task(y)
+    classes = None
+    if task == "classification":
+        values, y = np.unique(y, return_inverse=True)
+        classes = tuple(str(v) for v in values)
+        y = y.astype(np.int64)
+    else:
+        y = _numeric(y, f"{path}: the target").astype(np.float32)
+    steps: tuple[Step, ...] = ()
+    if x.dtype == np.uint8 and x.ndim > 2:  # 8-bit images: pixels to [0, 1]
+        scale = Scale(1 / 255)
+        steps, x = (scale,), scale.apply(x)
+    return from_rows(
+        path.stem,
+        _numeric(x, f"{path}: the inputs").astype(np.float32),
+        y,
+        seed,
+        source=str(path),
+        task=task,
+        classes=classes,
+        features=features,
+        steps=steps,
+        standardize=not steps,
+    )
+
+
+def _read_npz(path: Path):
+    # allow_pickle=False: an .npz with object arrays would otherwise unpickle on read.
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            if "x" not in arrays or "y" not in arrays:
+                raise DataError(
+                    f"{path} holds arrays {sorted(arrays.files)}; save inputs as 'x' and "
+                    "targets as 'y': np.savez(path, x=inputs, y=targets)"
+                )
+            x, y = arrays["x"], arrays["y"]
+    except (ValueError, OSError) as error:
+        raise DataError(f"{path} is not a readable .npz file ({error})") from error
+    if len(x) != len(y):
+        raise DataError(f"{path}: x has {len(x)} rows but y has {len(y)}; they must match")
+    return x, y.reshape(len(y)), None
+
+
+def _read_table(path: Path, target: str | None):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path) if path.suffix.lower() == ".parquet" else pacsv.read_csv(path)
+    except (pa.ArrowException, OSError) as error:
+        raise DataError(f"{path} could not be read as {path.suffix[1:]} ({error})") from error
+    columns = table.column_names
+    if target is None:
+        raise DataError(f"{path}: name the column to predict with --target; columns: {columns}")
+    if target not in columns:
+        raise DataError(f"{path} has no column {target!r}; columns: {columns}")
+    features = [c for c in columns if c != target]
+    text = [c for c in features if not _is_number(table.schema.field(c).type)]
+    if text:
+        raise DataError(
+            f"{path}: feature columns {text} are not numeric; encode them as numbers or drop them"
+        )
+    y = table.column(target).to_numpy(zero_copy_only=False)
+    x = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in features])
+    if np.isnan(x.astype(np.float64)).any():
+        raise DataError(f"{path} has missing values in its features; fill or drop those rows first")
+    return x, y, tuple(features)
+
+
+def _is_number(arrow_type) -> bool:
+    import pyarrow.types as pat
+
+    return pat.is_integer(arrow_type) or pat.is_floating(arrow_type) or pat.is_boolean(arrow_type)
+
+
+def _infer_task(y: np.ndarray) -> Task:
+    """Integer, boolean and text targets are classes; floating-point targets are values."""
+    return "regression" if np.issubdtype(y.dtype, np.floating) else "classification"
+
+
+def _numeric(a: np.ndarray, what: str) -> np.ndarray:
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+        raise DataError(f"{what} are {a.dtype}, not numbers; convert them to numbers first")
+    return a

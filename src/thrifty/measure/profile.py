@@ -1,0 +1,80 @@
+"""``profile``: measure what a model costs, on the artifact that ships, in the runtime that runs it."""
+
+from __future__ import annotations
+
+from math import prod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thrifty.datasets import Dataset, Split
+from thrifty.errors import DataError
+from thrifty.measure.cost import Bandwidth, Compute, Cost, Storage
+from thrifty.measure.counts import count_layers
+from thrifty.measure.memory import PeakMemory
+from thrifty.measure.quality import measure_quality
+from thrifty.measure.timing import measure_latency, measure_throughput
+from thrifty.models import Model, load
+from thrifty.predict.session import Device, Runtime, open_session
+
+SPLITS = ("train", "val", "test")
+
+
+def profile(
+    model: Any,
+    data: Dataset | Split | str | Path,
+    *,
+    split: str = "test",
+    runtime: Runtime = "onnxruntime",
+    device: Device = "auto",
+    threads: int | None = None,
+    timing_budget_s: float = 1.0,
+) -> Cost:
+    """Measure a model's compute, storage, bandwidth and quality on held-out data.
+
+    ``model`` is anything :func:`thrifty.load` takes; ``data`` a Dataset (its ``split`` is used),
+    a Split, or a data set name. ``timing_budget_s`` bounds each latency and throughput probe.
+
+    >>> import thrifty as th
+    >>> from torch import nn
+    >>> data = th.datasets.load("digits")
+    >>> cost = th.profile(nn.Sequential(nn.Linear(64, 10)), data, timing_budget_s=0.05)
+    >>> cost.storage.params, cost.compute.macs_per_sample
+    (650, 640)
+    """
+    part, task, classes, name = _held_out(data, split)
+    model = load(model, input_shape=part.x.shape[1:]) if not isinstance(model, Model) else model
+    x = model.fit_inputs(part.x)
+    with PeakMemory() as peak:
+        session = open_session(model, runtime, device, threads)
+        quality = measure_quality(session, x, part.y, task=task, classes=classes, split=name)
+    latency = measure_latency(session, x, budget_s=timing_budget_s)
+    throughput = measure_throughput(session, x, budget_s=timing_budget_s / 4)
+    layers = count_layers(model.proto)
+    artifact = len(model.to_bytes())
+    outputs = session.run(x[:1])
+    return Cost(
+        model=model.name,
+        compute=Compute(session.runtime, session.device, session.threads, latency, throughput,
+                        peak.bytes, sum(layer.macs for layer in layers)),  # fmt: skip
+        storage=Storage(artifact, sum(layer.params for layer in layers), "onnx"),
+        bandwidth=Bandwidth(artifact, 4 * prod(x.shape[1:]), 4 * int(outputs.size)),
+        quality=quality,
+        layers=layers,
+    )
+
+
+def _held_out(data, split: str):
+    """The split to measure on, its task, its number of classes, and its name."""
+    if isinstance(data, Split):
+        integer = np.issubdtype(data.y.dtype, np.integer)
+        task = "classification" if integer else "regression"
+        return data, task, int(data.y.max()) + 1 if integer else None, "given"
+    if not isinstance(data, Dataset):
+        from thrifty.datasets import load as load_data
+
+        data = load_data(data)
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+    return getattr(data, split), data.task, data.num_classes, split

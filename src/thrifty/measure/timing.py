@@ -1,0 +1,73 @@
+"""Latency and throughput of a session, with warm-up, repeats and the spread between them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BATCH_SIZES = (1, 8, 32, 128, 512)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Seconds for one sample at batch 1, as percentiles over ``runs`` timed calls."""
+
+    p50_ms: float
+    p95_ms: float
+    runs: int
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Samples per second at the best batch size; ``spread`` is (max - min) / median over repeats."""
+
+    samples_per_s: float
+    batch_size: int
+    spread: float
+    repeats: int
+    by_batch: dict[int, float] = field(default_factory=dict)
+
+
+def measure_latency(session, x: np.ndarray, *, warmup: int = 10, budget_s: float = 1.0,
+                    min_runs: int = 30, max_runs: int = 2000) -> Latency:  # fmt: skip
+    """Time single-sample calls until ``budget_s`` has passed (at least ``min_runs`` of them)."""
+    sample = x[:1]
+    for _ in range(warmup):
+        session.run(sample)
+    times: list[float] = []
+    deadline = time.perf_counter() + budget_s
+    while len(times) < max_runs and (len(times) < min_runs or time.perf_counter() < deadline):
+        start = time.perf_counter()
+        session.run(sample)
+        times.append(time.perf_counter() - start)
+    p50, p95 = np.percentile(times, [50, 95]) * 1000
+    return Latency(float(p50), float(p95), len(times))
+
+
+def measure_throughput(session, x: np.ndarray, *, batch_sizes=BATCH_SIZES, budget_s: float = 0.25,
+                       repeats: int = 5) -> Throughput:  # fmt: skip
+    """Find the batch size with the most samples/s, then time it ``repeats`` more times."""
+    by_batch = {size: _rate(session, _batch(x, size), budget_s) for size in batch_sizes}
+    best = max(by_batch, key=by_batch.get)
+    rates = sorted(_rate(session, _batch(x, best), budget_s) for _ in range(repeats))
+    median = float(np.median(rates))
+    return Throughput(median, best, (rates[-1] - rates[0]) / median, repeats, by_batch)
+
+
+def _rate(session, batch: np.ndarray, budget_s: float) -> float:
+    """Samples per second over as many calls as fit in ``budget_s`` (at least 3), after one."""
+    session.run(batch)
+    calls, start = 0, time.perf_counter()
+    while calls < 3 or time.perf_counter() - start < budget_s:
+        session.run(batch)
+        calls += 1
+    return calls * len(batch) / (time.perf_counter() - start)
+
+
+def _batch(x: np.ndarray, size: int) -> np.ndarray:
+    """``size`` rows of real data, repeated if the data is smaller."""
+    if len(x) >= size:
+        return np.ascontiguousarray(x[:size])
+    return np.ascontiguousarray(np.resize(x, (size, *x.shape[1:])))

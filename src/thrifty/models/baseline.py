@@ -1,0 +1,52 @@
+"""A trained baseline from the zoo, written as ONNX: what ``thrifty train`` does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from thrifty.datasets import Dataset
+from thrifty.datasets import load as load_data
+from thrifty.models.export import from_module
+from thrifty.models.train import TrainConfig, train
+from thrifty.models.zoo import build
+
+
+def train_baseline(
+    name: str,
+    data: Dataset | str | Path,
+    output: str | Path,
+    *,
+    target: str | None = None,
+    epochs: int = 30,
+    patience: int = 5,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Train zoo model ``name`` on ``data``, write it to ``output`` (ONNX), and say how it did.
+
+    The test score is measured on the written ONNX file in ONNX Runtime, as it will be deployed.
+    """
+    from thrifty.measure.quality import measure_quality
+    from thrifty.predict.session import open_session
+
+    if not isinstance(data, Dataset):
+        data = load_data(data, target=target, seed=seed)
+    outputs = data.num_classes or 1
+    result = train(build(name, data.input_shape, outputs, seed=seed), data,
+                   TrainConfig(epochs=epochs, patience=patience, seed=seed), progress=progress)  # fmt: skip
+    model = from_module(result.module, data.input_shape, name=name)
+    model.metadata.update(data=data.describe(), seed=seed)
+    model.save(output)
+    quality = measure_quality(open_session(model, device="cpu"), data.test.x, data.test.y,
+                              task=data.task, classes=data.num_classes, split="test")  # fmt: skip
+    return {
+        "model": name,
+        "data": data.name,
+        "output": str(output),
+        "metric": quality.metric,
+        "test": quality.value,
+        "epochs": result.epochs,
+        "best_epoch": result.best_epoch,
+        "seconds": result.seconds,
+    }

@@ -1,0 +1,73 @@
+"""``load``: one entry point for every model a user brings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from thrifty.errors import ModelError, PickleRefused, UnknownModelFormat
+from thrifty.models.model import Model
+
+PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib"}
+TO_ONNX = (
+    "export it to ONNX instead: torch.onnx.export(model, example_input, 'model.onnx'), "
+    "or pass the torch.nn.Module to thrifty.load in Python"
+)
+
+
+def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None):
+    """Load a model from an ``.onnx`` or ``.keras`` file, or a ``torch.nn.Module``.
+
+    A module needs ``input_shape``, the shape of one sample, to be exported. Pickled files
+    (``.pt``, ``.pth``, ``.pkl``) are refused: opening one can run arbitrary code.
+
+    >>> import thrifty as th
+    >>> from torch import nn
+    >>> model = th.load(nn.Sequential(nn.Linear(4, 2)), input_shape=(4,))
+    >>> model.input_shape
+    (4,)
+    """
+    if isinstance(source, Model):
+        return source
+    if _is_module(source):
+        if input_shape is None:
+            raise ModelError("loading a torch module needs input_shape=, the shape of one sample")
+        from thrifty.models.export import from_module
+
+        return from_module(source, tuple(input_shape), name=name or type(source).__name__)
+    path = Path(source)
+    if not path.is_file():
+        raise ModelError(f"model file {path} does not exist; check the path")
+    suffix = path.suffix.lower()
+    if suffix in PICKLE_SUFFIXES or _looks_pickled(path):
+        raise PickleRefused(f"{path} is a pickle, which can run code when opened; {TO_ONNX}")
+    if suffix == ".onnx":
+        from thrifty.models.onnx_file import load_onnx
+
+        return load_onnx(path)
+    if suffix == ".keras":
+        from thrifty.models.keras_file import load_keras
+
+        return load_keras(path)
+    raise UnknownModelFormat(f"{path}: thrifty reads .onnx and .keras model files; {TO_ONNX}")
+
+
+def _is_module(source: Any) -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")  # a module can only exist if torch is already imported
+    return torch is not None and isinstance(source, torch.nn.Module)
+
+
+def _looks_pickled(path: Path) -> bool:
+    """A pickle whatever its name: protocol 2+ starts with 0x80; torch.save writes a zip of one."""
+    import zipfile
+
+    with path.open("rb") as handle:
+        head = handle.read(2)
+    if head[:1] == b"\x80" and head[1:2] in {bytes([v]) for v in range(2, 6)}:
+        return True
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return any(n.endswith(".pkl") for n in archive.namelist())
+    return False

@@ -1,0 +1,93 @@
+"""A model as thrifty handles it: the ONNX graph that ships, and the torch module when known."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from thrifty.errors import DataMismatch
+
+if TYPE_CHECKING:
+    import onnx
+    from torch import nn
+
+
+@dataclass
+class Model:
+    """The deployable ONNX graph (``proto``), where it came from, and its torch module if any.
+
+    Everything thrifty measures runs on ``proto``, the artifact that ships; ``module`` is kept so
+    that a model built in PyTorch can be run in PyTorch and fine-tuned.
+    """
+
+    proto: onnx.ModelProto
+    name: str
+    source: str
+    module: nn.Module | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def input_name(self) -> str:
+        return _graph_inputs(self.proto)[0].name
+
+    @property
+    def input_shape(self) -> tuple[int | None, ...]:
+        """The shape of one sample (without the batch axis); ``None`` where the graph is symbolic."""
+        dims = _graph_inputs(self.proto)[0].type.tensor_type.shape.dim
+        return tuple(d.dim_value if d.HasField("dim_value") else None for d in dims[1:])
+
+    @property
+    def output_name(self) -> str:
+        """The output thrifty reads: the first floating-point one (scores), else the first."""
+        import onnx
+
+        floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE}
+        outputs = list(self.proto.graph.output)
+        scores = [o for o in outputs if o.type.tensor_type.elem_type in floats]
+        return (scores or outputs)[0].name
+
+    def to_bytes(self) -> bytes:
+        return self.proto.SerializeToString()
+
+    def save(self, path: str | Path) -> Path:
+        """Write the ONNX file atomically: a reader sees the old file or the new one, never half."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(self.to_bytes())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
+
+    def fit_inputs(self, x: np.ndarray) -> np.ndarray:
+        """``x`` shaped for this model's input: as is, or reshaped when only the layout differs.
+
+        (A model exported with flat 784 inputs takes 1x28x28 images unchanged in meaning.)
+        """
+        expected = self.input_shape
+        given = tuple(x.shape[1:])
+        if len(expected) == len(given) and all(e in (None, g) for e, g in zip(expected, given)):
+            return x
+        if None not in expected and int(np.prod(expected)) == int(np.prod(given)):
+            return x.reshape((len(x), *expected))
+        raise DataMismatch(
+            f"the data's samples have shape {given} but model {self.name!r} expects "
+            f"{tuple('?' if e is None else e for e in expected)}; pass data made for this model"
+        )
+
+
+def _graph_inputs(proto: onnx.ModelProto) -> list:
+    """Graph inputs that are real inputs (older exporters also list initializers as inputs)."""
+    weights = {t.name for t in proto.graph.initializer}
+    return [i for i in proto.graph.input if i.name not in weights]

@@ -1,0 +1,110 @@
+"""Training a baseline: Adam, early stopping on the validation split, seeded."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from thrifty.datasets import Dataset
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30  # an upper bound; early stopping usually ends sooner
+    patience: int = 5  # epochs without a better validation score before stopping
+    decay_after: int = 1  # epochs without a better score before the learning rate is halved
+    batch_size: int = 128
+    learning_rate: float = 1e-3  # Adam's default, which suits every zoo model
+    seed: int = 0
+    max_seconds: float | None = None  # stop after the epoch that passes this, keeping the best
+
+
+@dataclass
+class TrainResult:
+    module: object
+    epochs: int
+    best_epoch: int
+    val_scores: list[float] = field(default_factory=list)  # accuracy, or -RMSE for regression
+    seconds: float = 0.0
+
+
+def train(module, data: Dataset, config: TrainConfig = TrainConfig(), *, progress: bool = False):
+    """Train ``module`` on ``data.train``; return it with the weights of its best validation epoch.
+
+    Seeded: the same module, data and config give the same weights on the same machine.
+    """
+    import torch
+    from torch import nn
+
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    x = torch.from_numpy(np.ascontiguousarray(data.train.x))
+    classify = data.task == "classification"
+    y = torch.from_numpy(data.train.y if classify else data.train.y.astype(np.float32))
+    loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
+    optimizer = torch.optim.Adam(module.parameters(), lr=config.learning_rate)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", factor=0.5, patience=config.decay_after
+    )
+
+    best_score, best_state, best_epoch, scores = -np.inf, None, 0, []
+    started = time.perf_counter()
+    with _bar(progress, config.epochs) as advance:
+        for epoch in range(1, config.epochs + 1):
+            module.train()
+            for index in torch.randperm(len(x), generator=generator).split(config.batch_size):
+                optimizer.zero_grad()
+                out = module(x[index])
+                loss = loss_fn(out if classify else out.reshape(-1), y[index])
+                loss.backward()
+                optimizer.step()
+            score = validation_score(module, data)
+            scores.append(score)
+            schedule.step(score)
+            if score > best_score:
+                best_score, best_epoch = score, epoch
+                best_state = copy.deepcopy(module.state_dict())
+            advance(f"epoch {epoch}: val {data.metric} {abs(score):.4f}")
+            out_of_patience = epoch - best_epoch >= config.patience
+            out_of_time = config.max_seconds and time.perf_counter() - started > config.max_seconds
+            if out_of_patience or out_of_time:
+                break
+    module.load_state_dict(best_state)
+    module.eval()
+    return TrainResult(module, epoch, best_epoch, scores, time.perf_counter() - started)
+
+
+def validation_score(module, data: Dataset) -> float:
+    """Accuracy on the validation split (higher is better), or minus its RMSE for regression."""
+    import torch
+
+    module.eval()
+    with torch.inference_mode():
+        out = torch.cat([module(torch.from_numpy(xb)) for xb, _ in data.val.batches(1024)])
+    if data.task == "classification":
+        return float((out.argmax(1).numpy() == data.val.y).mean())
+    return -float(np.sqrt(np.mean((out.reshape(-1).numpy() - data.val.y) ** 2)))
+
+
+class _bar:
+    """A rich progress bar over epochs when asked for, otherwise nothing."""
+
+    def __init__(self, show: bool, total: int):
+        self.show, self.total = show, total
+
+    def __enter__(self):
+        if not self.show:
+            return lambda text: None
+        from rich.progress import Progress
+
+        self.progress = Progress(transient=False)
+        self.progress.start()
+        task = self.progress.add_task("training", total=self.total)
+        return lambda text: self.progress.update(task, advance=1, description=text)
+
+    def __exit__(self, *exc):
+        if self.show:
+            self.progress.stop()

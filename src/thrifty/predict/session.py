@@ -1,0 +1,107 @@
+"""Runtime sessions: one small interface, ``Session.run(batch)``, over ONNX Runtime and PyTorch."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal, Protocol
+
+import numpy as np
+
+from thrifty.errors import ModelError, RuntimeUnavailable
+from thrifty.models.model import Model
+
+Runtime = Literal["onnxruntime", "torch"]
+Device = Literal["auto", "cpu", "cuda"]
+RUNTIMES: tuple[Runtime, ...] = ("onnxruntime", "torch")
+
+
+class Session(Protocol):
+    runtime: str
+    device: str  # what it runs on: "cpu" or "cuda", never "auto"
+    threads: int
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """The model's scores (or values) for a batch of samples, as a NumPy array."""
+        ...
+
+
+def available_cores() -> int:
+    """The cores this process may run on (respects taskset and container CPU sets)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def open_session(
+    model: Model, runtime: Runtime = "onnxruntime", device: Device = "auto", threads: int | None = None
+) -> Session:
+    """A session for ``model`` on ``runtime``; ``device="auto"`` takes a GPU when there is one."""
+    threads = threads or available_cores()
+    if threads < 1:
+        raise ModelError(f"threads must be at least 1, got {threads}")
+    if runtime == "onnxruntime":
+        return OrtSession(model, device, threads)
+    if runtime == "torch":
+        return TorchSession(model, device, threads)
+    raise ModelError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+
+
+class OrtSession:
+    """ONNX Runtime, on its CPU provider or, where installed, its CUDA provider."""
+
+    runtime = "onnxruntime"
+
+    def __init__(self, model: Model, device: Device, threads: int):
+        import onnxruntime as ort
+
+        has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+        self.device = _pick(device, has_cuda, "onnxruntime-gpu's CUDA provider")
+        self.threads = threads
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        providers = ["CUDAExecutionProvider"] if self.device == "cuda" else []
+        self._session = ort.InferenceSession(
+            model.to_bytes(), options, providers=[*providers, "CPUExecutionProvider"]
+        )
+        self._input = model.input_name
+        self._output = [model.output_name]
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self._session.run(self._output, {self._input: batch})[0]
+
+
+class TorchSession:
+    """PyTorch eager, on the CPU or a CUDA GPU; needs the model's torch module."""
+
+    runtime = "torch"
+
+    def __init__(self, model: Model, device: Device, threads: int):
+        import torch
+
+        if model.module is None:
+            raise RuntimeUnavailable(
+                f"model {model.name!r} was loaded from {model.source} and has no torch module; "
+                "run it on onnxruntime, or load the torch.nn.Module itself"
+            )
+        self.device = _pick(device, torch.cuda.is_available(), "a CUDA GPU for PyTorch")
+        self.threads = threads
+        torch.set_num_threads(threads)  # process-wide in PyTorch: the last session opened wins
+        self._torch = torch
+        self._module = model.module.eval().to(self.device)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            out = self._module(torch.from_numpy(np.ascontiguousarray(batch)).to(self.device))
+        return out.float().cpu().numpy()
+
+
+def _pick(device: Device, has_cuda: bool, what: str) -> str:
+    if device == "auto":
+        return "cuda" if has_cuda else "cpu"
+    if device == "cuda" and not has_cuda:
+        raise RuntimeUnavailable(f"device 'cuda' asked for, but {what} is not available here; "
+                                 "use --device cpu or auto")  # fmt: skip
+    if device not in ("cpu", "cuda"):
+        raise ModelError(f"unknown device {device!r}: choose auto, cpu or cuda")
+    return device

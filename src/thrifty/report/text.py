@@ -1,0 +1,92 @@
+"""Profiles as rich tables for a person at a terminal."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console, Group
+from rich.table import Table
+
+from thrifty.measure.bill import Bill
+from thrifty.measure.cost import Cost
+
+
+def profile_view(cost: Cost, bill: Bill) -> Group:
+    """The per-layer table, then the totals, then the monthly bill."""
+    return Group(_layers(cost), _totals(cost), _bill(bill))
+
+
+def print_profile(cost: Cost, bill: Bill, console: Console | None = None) -> None:
+    (console or Console()).print(profile_view(cost, bill))
+
+
+def _layers(cost: Cost) -> Table:
+    table = Table(title=f"{cost.model}: per layer", title_justify="left")
+    for column in ("layer", "op", "params", "bytes", "MACs/sample", "share of MACs"):
+        table.add_column(column, justify="left" if column in ("layer", "op") else "right")
+    total = max(1, cost.compute.macs_per_sample)
+    for layer in cost.layers:
+        table.add_row(layer.name, layer.op, f"{layer.params:,}", human_bytes(layer.bytes),
+                      f"{layer.macs:,}", f"{layer.macs / total:.1%}")  # fmt: skip
+    table.add_row("total", "", f"{cost.storage.params:,}",
+                  human_bytes(sum(layer.bytes for layer in cost.layers)),
+                  f"{cost.compute.macs_per_sample:,}", "100.0%", style="bold")  # fmt: skip
+    return table
+
+
+def _totals(cost: Cost) -> Table:
+    c, q = cost.compute, cost.quality
+    table = Table(title="what it costs", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("quality", f"{q.metric} {q.value:.4f} on {q.rows:,} {q.split} rows"),
+        ("runtime", f"{c.runtime} on {c.device}, {c.threads} threads"),
+        ("latency (batch 1)", f"p50 {c.latency.p50_ms:.3f} ms, p95 {c.latency.p95_ms:.3f} ms "
+                              f"({c.latency.runs} runs)"),
+        ("throughput", f"{c.throughput.samples_per_s:,.0f} samples/s at batch "
+                       f"{c.throughput.batch_size} (spread {c.throughput.spread:.1%} over "
+                       f"{c.throughput.repeats} repeats)"),
+        ("compute", f"{c.macs_per_sample:,} MACs = {2 * c.macs_per_sample:,} FLOPs per sample"),
+        ("peak memory", human_bytes(c.peak_memory_bytes) + " above start (load and run)"),
+        ("storage", f"{human_bytes(cost.storage.bytes)} as {cost.storage.format}, "
+                    f"{cost.storage.params:,} parameters"),
+        ("bandwidth", f"{human_bytes(cost.bandwidth.bytes_to_ship)} per replica per deploy; "
+                      f"{cost.bandwidth.request_bytes:,} B in, {cost.bandwidth.response_bytes:,} "
+                      "B out per inference"),
+    ]  # fmt: skip
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def _bill(bill: Bill) -> Table:
+    w = bill.workload
+    title = (
+        f"monthly bill ({bill.pricing}): {w.inferences_per_month:,.0f} inferences, "
+        f"{w.replicas} replicas, {w.deploys_per_month} deploys, {w.versions_kept} versions kept"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("category")
+    table.add_column("USD / month", justify="right")
+    for name, usd in (("compute", bill.compute_usd), ("storage", bill.storage_usd),
+                      ("bandwidth", bill.bandwidth_usd)):  # fmt: skip
+        table.add_row(name, money(usd))
+    table.add_row("total", money(bill.total_usd), style="bold")
+    table.add_row("per million inferences", money(bill.usd_per_million))
+    return table
+
+
+def money(usd: float) -> str:
+    """Dollars; amounts under $1 keep three significant digits so small bills still compare."""
+    if usd == 0 or usd >= 1:
+        return f"${usd:,.2f}"
+    return f"${usd:.{max(2, 2 - math.floor(math.log10(usd)))}f}"
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(count) < 1024 or unit == "GiB":
+            return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
+        count /= 1024
+    return f"{count:,.1f} GiB"
