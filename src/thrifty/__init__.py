@@ -54,9 +54,19 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-if TYPE_CHECKING:
-    from thrifty import datasets, measure, models, predict, report
-    from thrifty.measure import Bill, Cost, Pricing, Workload, load_pricing, profile
-    from thrifty.models import Model, load
-    from thrifty.models.baseline import train_baseline
-    from thrifty.predict import open_session
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
+    from thrifty import datasets as datasets
+    from thrifty import measure as measure
+    from thrifty import models as models
+    from thrifty import predict as predict
+    from thrifty import report as report
+    from thrifty.measure import Bill as Bill
+    from thrifty.measure import Cost as Cost
+    from thrifty.measure import Pricing as Pricing
+    from thrifty.measure import Workload as Workload
+    from thrifty.measure import load_pricing as load_pricing
+    from thrifty.measure import profile as profile
+    from thrifty.models import Model as Model
+    from thrifty.models import load as load
+    from thrifty.models.baseline import train_baseline as train_baseline
+    from thrifty.predict import open_session as open_session

@@ -25,8 +25,12 @@ app = typer.Typer(
 
 Data = Annotated[
     str,
-    typer.Option("--data", "-d", help="A data set name (fashion-mnist, digits, breast-cancer) "
-                 "or a .npz, .csv or .parquet file."),  # fmt: skip
+    typer.Option(
+        "--data",
+        "-d",
+        help="A data set name (fashion-mnist, digits, breast-cancer) "
+        "or a .npz, .csv or .parquet file.",
+    ),
 ]
 Target = Annotated[
     str | None, typer.Option(help="The column to predict, for .csv and .parquet data.")
@@ -59,9 +63,13 @@ def profile(
     split: Annotated[str, typer.Option(help="The held-out split to measure on.")] = "test",
     runtime: Annotated[str, typer.Option(help="onnxruntime or torch.")] = "onnxruntime",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    threads: Annotated[int | None, typer.Option(help="Threads per session (default: all cores).")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Threads per session (default: all cores).")
+    ] = None,
     pricing: Annotated[Path | None, typer.Option(help="A pricing profile (TOML).")] = None,
-    inferences_per_month: Annotated[float, typer.Option(help="Workload: inferences a month.")] = 10_000_000,
+    inferences_per_month: Annotated[
+        float, typer.Option(help="Workload: inferences a month.")
+    ] = 10_000_000,
     replicas: Annotated[int, typer.Option(help="Workload: copies of the model in service.")] = 2,
     deploys_per_month: Annotated[int, typer.Option(help="Workload: new versions a month.")] = 4,
     versions_kept: Annotated[int, typer.Option(help="Workload: versions kept in storage.")] = 10,
@@ -77,15 +85,22 @@ def profile(
     prices = load_pricing(pricing)
     loaded = load(model)
     with _status("measuring", quiet=as_json):
-        cost = measure(loaded, load_data(data, target=target), split=split, runtime=runtime,
-                       device=device, threads=threads)  # fmt: skip
+        cost = measure(
+            loaded,
+            load_data(data, target=target),
+            split=split,
+            runtime=runtime,
+            device=device,
+            threads=threads,
+        )
     _show(cost, Bill.of(cost, prices, workload), as_json)
 
 
 @app.command(epilog="Example: thrifty train lenet-300-100 --data fashion-mnist -o lenet.onnx")
 def train(
-    name: Annotated[str, typer.Argument(help="A zoo model: lenet-300-100, lenet-5, mlp-2048, "
-                                             "tabular-mlp.")],  # fmt: skip
+    name: Annotated[
+        str, typer.Argument(help="A zoo model: lenet-300-100, lenet-5, mlp-2048, tabular-mlp.")
+    ],
     data: Data,
     output: Annotated[Path, typer.Option("--output", "-o", help="The ONNX file to write.")],
     target: Target = None,
@@ -97,14 +112,24 @@ def train(
     """Train a zoo model on data (Adam, early stopping on validation) and write it as ONNX."""
     from thrifty.models.baseline import train_baseline
 
-    report = train_baseline(name, data, output, target=target, epochs=epochs, patience=patience,
-                            seed=seed, progress=not as_json)  # fmt: skip
+    report = train_baseline(
+        name,
+        data,
+        output,
+        target=target,
+        epochs=epochs,
+        patience=patience,
+        seed=seed,
+        progress=not as_json,
+    )
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
-        typer.echo(f"wrote {output}: {report['model']} on {report['data']}, test "
-                   f"{report['metric']} {report['test']:.4f} after {report['epochs']} epochs "
-                   f"({report['seconds']:.0f} s)")  # fmt: skip
+        typer.echo(
+            f"wrote {output}: {report['model']} on {report['data']}, test "
+            f"{report['metric']} {report['test']:.4f} after {report['epochs']} epochs "
+            f"({report['seconds']:.0f} s)"
+        )
 
 
 @app.command(epilog="Example: thrifty demo")

@@ -1,4 +1,4 @@
-"""``thrifty demo``: the first thing a new user runs. Trains (or reuses) a baseline and profiles it."""
+"""``thrifty demo``: what a new user runs first. Trains (or reuses) a baseline and profiles it."""
 
 from __future__ import annotations
 

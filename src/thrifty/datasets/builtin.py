@@ -17,9 +17,17 @@ from thrifty.errors import DatasetNotInstalled
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)  # fmt: skip
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 FASHION_MNIST_VAL_ROWS = 5000  # held out of the 60,000 training images; the 10,000 test stay test
 
 
@@ -27,7 +35,9 @@ def fashion_mnist(seed: int = 0) -> Dataset:
     """Zalando's Fashion-MNIST: 28x28 grey images of 10 kinds of clothing (60,000 + 10,000)."""
     folder = Path(os.environ.get("THRIFTY_FASHION_MNIST_DIR", FASHION_MNIST_DIR))
     names = [
-        f"{part}-{kind}-ubyte.gz" for part in ("train", "t10k") for kind in ("images-idx3", "labels-idx1")
+        f"{part}-{kind}-ubyte.gz"
+        for part in ("train", "t10k")
+        for kind in ("images-idx3", "labels-idx1")
     ]
     missing = [str(folder / name) for name in names if not (folder / name).is_file()]
     if missing:

@@ -1,4 +1,4 @@
-"""Users' own data: ``.npz`` (arrays ``x`` and ``y``), ``.csv`` and ``.parquet`` with a target column."""
+"""Users' own data: ``.npz`` (arrays ``x``, ``y``), ``.csv`` and ``.parquet`` with a target."""
 
 from __future__ import annotations
 

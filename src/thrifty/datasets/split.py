@@ -14,7 +14,9 @@ TEST_FRACTION = 0.2
 def three_way(x: np.ndarray, y: np.ndarray, *, seed: int, stratify: bool):
     """Split rows into train / val / test (65% / 15% / 20%), stratified for classification."""
     if len(x) < 10:
-        raise DataError(f"data has {len(x)} rows; thrifty needs at least 10 to split train/val/test")
+        raise DataError(
+            f"data has {len(x)} rows; thrifty needs at least 10 to split train/val/test"
+        )
     labels = y if stratify and _stratifiable(y) else None
     x_rest, x_test, y_rest, y_test = train_test_split(
         x, y, test_size=TEST_FRACTION, random_state=seed, stratify=labels

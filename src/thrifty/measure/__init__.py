@@ -9,6 +9,19 @@ from thrifty.measure.quality import Quality
 from thrifty.measure.timing import Latency, Throughput
 
 __all__ = [
-    "Bandwidth", "Bill", "Compute", "Cost", "Latency", "Layer", "Price", "Pricing", "Quality",
-    "Storage", "Throughput", "Workload", "count_layers", "load_pricing", "profile",
-]  # fmt: skip
+    "Bandwidth",
+    "Bill",
+    "Compute",
+    "Cost",
+    "Latency",
+    "Layer",
+    "Price",
+    "Pricing",
+    "Quality",
+    "Storage",
+    "Throughput",
+    "Workload",
+    "count_layers",
+    "load_pricing",
+    "profile",
+]

@@ -1,4 +1,4 @@
-"""``Workload`` and ``Bill``: a Cost turned into money per month. docs/COST.md gives the formulas."""
+"""``Workload`` and ``Bill``: a Cost turned into money per month (formulas: docs/COST.md)."""
 
 from __future__ import annotations
 
@@ -65,8 +65,14 @@ class Bill:
             + n * cost.bandwidth.response_bytes / GB * pricing["egress_gb"]
             + n * cost.bandwidth.request_bytes / GB * pricing["ingress_gb"]
         )
-        return cls(compute_usd, stored * pricing["storage_gb_month"], bandwidth_usd, n,
-                   pricing.name, workload)  # fmt: skip
+        return cls(
+            compute_usd,
+            stored * pricing["storage_gb_month"],
+            bandwidth_usd,
+            n,
+            pricing.name,
+            workload,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

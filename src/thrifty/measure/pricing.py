@@ -45,8 +45,11 @@ def load_pricing(path: str | Path | None = None) -> Pricing:
         raise PricingError(
             f"pricing file {path} lacks [prices.{missing[0]}]; copy {DEFAULT} and edit it"
         )
-    return Pricing(str(document.get("name", path.stem)),
-                   {key: _price(key, table[key], path) for key in NEEDED}, str(path))  # fmt: skip
+    return Pricing(
+        str(document.get("name", path.stem)),
+        {key: _price(key, table[key], path) for key in NEEDED},
+        str(path),
+    )
 
 
 def _price(key: str, entry: object, path: Path) -> Price:

@@ -1,4 +1,4 @@
-"""``profile``: measure what a model costs, on the artifact that ships, in the runtime that runs it."""
+"""``profile``: what a model costs, measured on the artifact that ships, in its runtime."""
 
 from __future__ import annotations
 
@@ -56,8 +56,15 @@ def profile(
     outputs = session.run(x[:1])
     return Cost(
         model=model.name,
-        compute=Compute(session.runtime, session.device, session.threads, latency, throughput,
-                        peak.bytes, sum(layer.macs for layer in layers)),  # fmt: skip
+        compute=Compute(
+            session.runtime,
+            session.device,
+            session.threads,
+            latency,
+            throughput,
+            peak.bytes,
+            sum(layer.macs for layer in layers),
+        ),
         storage=Storage(artifact, sum(layer.params for layer in layers), "onnx"),
         bandwidth=Bandwidth(artifact, 4 * prod(x.shape[1:]), 4 * int(outputs.size)),
         quality=quality,

@@ -18,7 +18,9 @@ class Quality:
 
 
 def predict_all(session, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    return np.concatenate([session.run(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    return np.concatenate(
+        [session.run(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    )
 
 
 def measure_quality(session, x, y, *, task: str, classes: int | None, split: str) -> Quality:
@@ -29,8 +31,10 @@ def measure_quality(session, x, y, *, task: str, classes: int | None, split: str
         return Quality("accuracy", float(np.mean(labels == y)), len(y), split)
     values = out.reshape(len(y), -1)
     if values.shape[1] != 1:
-        raise DataMismatch(f"a regression model must give one value per row; it gives "
-                           f"{values.shape[1]}: pass a regression model or classification data")  # fmt: skip
+        raise DataMismatch(
+            f"a regression model must give one value per row; it gives "
+            f"{values.shape[1]}: pass a regression model or classification data"
+        )
     return Quality("rmse", float(np.sqrt(np.mean((values[:, 0] - y) ** 2))), len(y), split)
 
 

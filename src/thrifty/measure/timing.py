@@ -21,7 +21,7 @@ class Latency:
 
 @dataclass(frozen=True)
 class Throughput:
-    """Samples per second at the best batch size; ``spread`` is (max - min) / median over repeats."""
+    """Samples/s at the best batch size; ``spread`` is (max - min) / median over the repeats."""
 
     samples_per_s: float
     batch_size: int
@@ -30,8 +30,15 @@ class Throughput:
     by_batch: dict[int, float] = field(default_factory=dict)
 
 
-def measure_latency(session, x: np.ndarray, *, warmup: int = 10, budget_s: float = 1.0,
-                    min_runs: int = 30, max_runs: int = 2000) -> Latency:  # fmt: skip
+def measure_latency(
+    session,
+    x: np.ndarray,
+    *,
+    warmup: int = 10,
+    budget_s: float = 1.0,
+    min_runs: int = 30,
+    max_runs: int = 2000,
+) -> Latency:
     """Time single-sample calls until ``budget_s`` has passed (at least ``min_runs`` of them)."""
     sample = x[:1]
     for _ in range(warmup):
@@ -46,8 +53,9 @@ def measure_latency(session, x: np.ndarray, *, warmup: int = 10, budget_s: float
     return Latency(float(p50), float(p95), len(times))
 
 
-def measure_throughput(session, x: np.ndarray, *, batch_sizes=BATCH_SIZES, budget_s: float = 0.25,
-                       repeats: int = 5) -> Throughput:  # fmt: skip
+def measure_throughput(
+    session, x: np.ndarray, *, batch_sizes=BATCH_SIZES, budget_s: float = 0.25, repeats: int = 5
+) -> Throughput:
     """Find the batch size with the most samples/s, then time it ``repeats`` more times."""
     by_batch = {size: _rate(session, _batch(x, size), budget_s) for size in batch_sizes}
     best = max(by_batch, key=by_batch.get)

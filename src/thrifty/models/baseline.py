@@ -33,13 +33,23 @@ def train_baseline(
     if not isinstance(data, Dataset):
         data = load_data(data, target=target, seed=seed)
     outputs = data.num_classes or 1
-    result = train(build(name, data.input_shape, outputs, seed=seed), data,
-                   TrainConfig(epochs=epochs, patience=patience, seed=seed), progress=progress)  # fmt: skip
+    result = train(
+        build(name, data.input_shape, outputs, seed=seed),
+        data,
+        TrainConfig(epochs=epochs, patience=patience, seed=seed),
+        progress=progress,
+    )
     model = from_module(result.module, data.input_shape, name=name)
     model.metadata.update(data=data.describe(), seed=seed)
     model.save(output)
-    quality = measure_quality(open_session(model, device="cpu"), data.test.x, data.test.y,
-                              task=data.task, classes=data.num_classes, split="test")  # fmt: skip
+    quality = measure_quality(
+        open_session(model, device="cpu"),
+        data.test.x,
+        data.test.y,
+        task=data.task,
+        classes=data.num_classes,
+        split="test",
+    )
     return {
         "model": name,
         "data": data.name,

@@ -37,7 +37,7 @@ class Model:
 
     @property
     def input_shape(self) -> tuple[int | None, ...]:
-        """The shape of one sample (without the batch axis); ``None`` where the graph is symbolic."""
+        """The shape of one sample, without the batch axis; ``None`` where the graph is symbolic."""
         dims = _graph_inputs(self.proto)[0].type.tensor_type.shape.dim
         return tuple(d.dim_value if d.HasField("dim_value") else None for d in dims[1:])
 
@@ -77,7 +77,9 @@ class Model:
         """
         expected = self.input_shape
         given = tuple(x.shape[1:])
-        if len(expected) == len(given) and all(e in (None, g) for e, g in zip(expected, given)):
+        if len(expected) == len(given) and all(
+            e in (None, g) for e, g in zip(expected, given, strict=True)
+        ):
             return x
         if None not in expected and int(np.prod(expected)) == int(np.prod(given)):
             return x.reshape((len(x), *expected))

@@ -31,7 +31,10 @@ def available_cores() -> int:
 
 
 def open_session(
-    model: Model, runtime: Runtime = "onnxruntime", device: Device = "auto", threads: int | None = None
+    model: Model,
+    runtime: Runtime = "onnxruntime",
+    device: Device = "auto",
+    threads: int | None = None,
 ) -> Session:
     """A session for ``model`` on ``runtime``; ``device="auto"`` takes a GPU when there is one."""
     threads = threads or available_cores()
@@ -100,8 +103,9 @@ def _pick(device: Device, has_cuda: bool, what: str) -> str:
     if device == "auto":
         return "cuda" if has_cuda else "cpu"
     if device == "cuda" and not has_cuda:
-        raise RuntimeUnavailable(f"device 'cuda' asked for, but {what} is not available here; "
-                                 "use --device cpu or auto")  # fmt: skip
+        raise RuntimeUnavailable(
+            f"device 'cuda' asked for, but {what} is not available here; use --device cpu or auto"
+        )
     if device not in ("cpu", "cuda"):
         raise ModelError(f"unknown device {device!r}: choose auto, cpu or cuda")
     return device

@@ -9,5 +9,5 @@ from thrifty.measure.cost import Cost
 
 
 def profile_document(cost: Cost, bill: Bill) -> dict[str, Any]:
-    """One object with ``compute``, ``storage``, ``bandwidth``, ``quality``, ``bill``, ``layers``."""
+    """One object: ``compute``, ``storage``, ``bandwidth``, ``quality``, ``bill``, ``layers``."""
     return {**cost.to_dict(), "bill": bill.to_dict()}

@@ -26,11 +26,23 @@ def _layers(cost: Cost) -> Table:
         table.add_column(column, justify="left" if column in ("layer", "op") else "right")
     total = max(1, cost.compute.macs_per_sample)
     for layer in cost.layers:
-        table.add_row(layer.name, layer.op, f"{layer.params:,}", human_bytes(layer.bytes),
-                      f"{layer.macs:,}", f"{layer.macs / total:.1%}")  # fmt: skip
-    table.add_row("total", "", f"{cost.storage.params:,}",
-                  human_bytes(sum(layer.bytes for layer in cost.layers)),
-                  f"{cost.compute.macs_per_sample:,}", "100.0%", style="bold")  # fmt: skip
+        table.add_row(
+            layer.name,
+            layer.op,
+            f"{layer.params:,}",
+            human_bytes(layer.bytes),
+            f"{layer.macs:,}",
+            f"{layer.macs / total:.1%}",
+        )
+    table.add_row(
+        "total",
+        "",
+        f"{cost.storage.params:,}",
+        human_bytes(sum(layer.bytes for layer in cost.layers)),
+        f"{cost.compute.macs_per_sample:,}",
+        "100.0%",
+        style="bold",
+    )
     return table
 
 
@@ -42,19 +54,30 @@ def _totals(cost: Cost) -> Table:
     rows = [
         ("quality", f"{q.metric} {q.value:.4f} on {q.rows:,} {q.split} rows"),
         ("runtime", f"{c.runtime} on {c.device}, {c.threads} threads"),
-        ("latency (batch 1)", f"p50 {c.latency.p50_ms:.3f} ms, p95 {c.latency.p95_ms:.3f} ms "
-                              f"({c.latency.runs} runs)"),
-        ("throughput", f"{c.throughput.samples_per_s:,.0f} samples/s at batch "
-                       f"{c.throughput.batch_size} (spread {c.throughput.spread:.1%} over "
-                       f"{c.throughput.repeats} repeats)"),
+        (
+            "latency (batch 1)",
+            f"p50 {c.latency.p50_ms:.3f} ms, p95 {c.latency.p95_ms:.3f} ms ({c.latency.runs} runs)",
+        ),
+        (
+            "throughput",
+            f"{c.throughput.samples_per_s:,.0f} samples/s at batch "
+            f"{c.throughput.batch_size} (spread {c.throughput.spread:.1%} over "
+            f"{c.throughput.repeats} repeats)",
+        ),
         ("compute", f"{c.macs_per_sample:,} MACs = {2 * c.macs_per_sample:,} FLOPs per sample"),
         ("peak memory", human_bytes(c.peak_memory_bytes) + " above start (load and run)"),
-        ("storage", f"{human_bytes(cost.storage.bytes)} as {cost.storage.format}, "
-                    f"{cost.storage.params:,} parameters"),
-        ("bandwidth", f"{human_bytes(cost.bandwidth.bytes_to_ship)} per replica per deploy; "
-                      f"{cost.bandwidth.request_bytes:,} B in, {cost.bandwidth.response_bytes:,} "
-                      "B out per inference"),
-    ]  # fmt: skip
+        (
+            "storage",
+            f"{human_bytes(cost.storage.bytes)} as {cost.storage.format}, "
+            f"{cost.storage.params:,} parameters",
+        ),
+        (
+            "bandwidth",
+            f"{human_bytes(cost.bandwidth.bytes_to_ship)} per replica per deploy; "
+            f"{cost.bandwidth.request_bytes:,} B in, {cost.bandwidth.response_bytes:,} "
+            "B out per inference",
+        ),
+    ]
     for key, value in rows:
         table.add_row(key, value)
     return table
@@ -69,8 +92,11 @@ def _bill(bill: Bill) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("category")
     table.add_column("USD / month", justify="right")
-    for name, usd in (("compute", bill.compute_usd), ("storage", bill.storage_usd),
-                      ("bandwidth", bill.bandwidth_usd)):  # fmt: skip
+    for name, usd in (
+        ("compute", bill.compute_usd),
+        ("storage", bill.storage_usd),
+        ("bandwidth", bill.bandwidth_usd),
+    ):
         table.add_row(name, money(usd))
     table.add_row("total", money(bill.total_usd), style="bold")
     table.add_row("per million inferences", money(bill.usd_per_million))

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+import thrifty as th
+from thrifty.errors import ModelError, RuntimeUnavailable
+
+
+@pytest.fixture(scope="module")
+def model():
+    return th.load(th.models.build("lenet-5", (1, 28, 28), 10), input_shape=(1, 28, 28))
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "torch"])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_sessions_run_any_batch_size(model, runtime, batch):
+    session = th.open_session(model, runtime, device="cpu", threads=1)
+    x = np.random.default_rng(0).random((batch, 1, 28, 28), dtype=np.float32)
+    out = session.run(x)
+    assert out.shape == (batch, 10) and out.dtype == np.float32
+    assert (session.runtime, session.device, session.threads) == (runtime, "cpu", 1)
+
+
+def test_runtimes_agree(model):
+    x = np.random.default_rng(1).random((64, 1, 28, 28), dtype=np.float32)
+    ort, torch = (th.open_session(model, r, device="cpu").run(x) for r in ("onnxruntime", "torch"))
+    np.testing.assert_allclose(ort, torch, rtol=1e-5, atol=1e-5)
+
+
+def test_auto_device_is_a_real_one(model):
+    assert th.open_session(model, device="auto").device in ("cpu", "cuda")
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+@pytest.mark.parametrize("runtime", ["onnxruntime", "torch"])
+def test_cuda_without_a_gpu_says_so(model, runtime):
+    with pytest.raises(RuntimeUnavailable, match="--device cpu"):
+        th.open_session(model, runtime, device="cuda")
+
+
+def test_bad_settings(model):
+    with pytest.raises(ModelError, match="unknown runtime"):
+        th.open_session(model, "tensorrt")
+    with pytest.raises(ModelError, match="unknown device"):
+        th.open_session(model, device="tpu")
+
+
+def test_torch_needs_a_module(tmp_path, model):
+    model.save(tmp_path / "m.onnx")
+    with pytest.raises(RuntimeUnavailable, match="run it on onnxruntime"):
+        th.open_session(th.load(tmp_path / "m.onnx"), "torch")
