@@ -18,16 +18,23 @@ from thrifty.models.export import from_module
 from thrifty.models.model import Model
 
 MAX_CONFIG_BYTES = 16 * 2**20
-CODE_LAYERS = {"Lambda", "TFOpLambda", "TorchModuleWrapper"}
+# "__lambda__" is how Keras stores a bare Python lambda (marshalled bytecode) anywhere in a config
+CODE_LAYERS = {"Lambda", "TFOpLambda", "TorchModuleWrapper", "__lambda__"}
+# A "function" node names a Python function to call; only Keras' own math may be named
+FUNCTION_MODULES = {"keras.activations", "keras.losses", "keras.metrics"}
 
 
 def load_keras(path: Path) -> Model:
-    check_config(read_config(path), path)
+    config = read_config(path)
+    if isinstance(config, dict):  # compile=False below: Keras drops this key unread, and so do we
+        config = {key: value for key, value in config.items() if key != "compile_config"}
+    check_config(config, path)
     keras = _keras()
     try:
         network = keras.saving.load_model(str(path), safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types for a bad file; all mean the same here
-        raise CorruptModel(f"{path} could not be loaded by Keras: {error}") from error
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CorruptModel(f"{path} could not be loaded by Keras: {first}") from error
     input_shape = tuple(network.input_shape[1:])
     if None in input_shape:
         raise CorruptModel(f"{path}: the model's input shape {input_shape} must be fixed")
@@ -62,6 +69,11 @@ def check_config(node: Any, path: Path) -> None:
             "replace it with built-in layers, or export the model to ONNX"
         )
     module = node.get("module")
+    if node.get("class_name") == "function" and module not in FUNCTION_MODULES:
+        raise UnsafeModel(
+            f"{path} asks to call function {node.get('config')!r} from {module!r}; "
+            "thrifty loads only Keras' own layers, activations and losses"
+        )
     if isinstance(module, str) and module.split(".")[0] != "keras":
         raise UnsafeModel(
             f"{path} asks to import module {module!r}; thrifty loads only Keras' own layers"

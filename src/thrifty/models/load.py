@@ -68,6 +68,9 @@ def _looks_pickled(path: Path) -> bool:
     if head[:1] == b"\x80" and head[1:2] in {bytes([v]) for v in range(2, 6)}:
         return True
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            return any(n.endswith(".pkl") for n in archive.namelist())
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return any(n.endswith(".pkl") for n in archive.namelist())
+        except zipfile.BadZipFile:
+            return False  # a damaged zip: the loader for its suffix refuses it as corrupt
     return False

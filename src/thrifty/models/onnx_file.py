@@ -78,12 +78,12 @@ def check_location(location: str, folder: Path, *, model: Path) -> Path:
             f"{model} names external data {location!r} outside its folder; "
             "keep external data files beside the model, named without '..' or absolute paths"
         )
-    target = folder / location
+    target = Path(os.path.normpath(folder / location))
     resolved = target.resolve()
-    if not resolved.is_relative_to(folder):
+    if resolved != target:  # a symbolic link on the way, which could lead anywhere
         raise UnsafeModel(
-            f"{model}: external data {location!r} is a link that leads outside the model's "
-            "folder; copy the file into the folder instead"
+            f"{model}: external data {location!r} is or passes through a symbolic link; "
+            "copy the file into the model's folder instead"
         )
     if resolved.is_file() and os.stat(resolved).st_nlink > 1:
         raise UnsafeModel(
