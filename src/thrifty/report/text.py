@@ -85,20 +85,24 @@ def _totals(cost: Cost) -> Table:
 
 def _bill(bill: Bill) -> Table:
     w = bill.workload
-    title = (
-        f"monthly bill ({bill.pricing}): {w.inferences_per_month:,.0f} inferences, "
-        f"{w.replicas} replicas, {w.deploys_per_month} deploys, {w.versions_kept} versions kept"
+    table = Table(
+        title=f"monthly bill, {bill.pricing} prices",
+        title_justify="left",
+        caption=f"workload: {w.inferences_per_month:,.0f} inferences, {w.replicas} replicas, "
+        f"{w.deploys_per_month} deploys, {w.versions_kept} versions kept",
+        caption_justify="left",
+        min_width=80,
     )
-    table = Table(title=title, title_justify="left")
     table.add_column("category")
     table.add_column("USD / month", justify="right")
+    table.add_column("share", justify="right")
     for name, usd in (
         ("compute", bill.compute_usd),
         ("storage", bill.storage_usd),
         ("bandwidth", bill.bandwidth_usd),
     ):
-        table.add_row(name, money(usd))
-    table.add_row("total", money(bill.total_usd), style="bold")
+        table.add_row(name, money(usd), f"{usd / (bill.total_usd or 1):.0%}")
+    table.add_row("total", money(bill.total_usd), "100%", style="bold")
     table.add_row("per million inferences", money(bill.usd_per_million))
     return table
 
