@@ -33,4 +33,8 @@ def run_demo(out: Path, *, quiet: bool = False):
         console.print(f"wrote {path}: test {report['metric']} {report['test']:.4f}")
     with console.status("measuring what it costs"):
         cost = profile(load(path), data)
+    console.print(
+        f"next: thrifty profile {path} --data {data.name} --json, or the same with your own "
+        "model and data (thrifty profile --help)"
+    )
     return cost, Bill.of(cost, load_pricing())
