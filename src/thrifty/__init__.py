@@ -36,6 +36,9 @@ _LAZY = {
     "load_pricing": "thrifty.measure",
     "open_session": "thrifty.predict",
     "train_baseline": "thrifty.models.baseline",
+    "pack": "thrifty.pack",
+    "unpack": "thrifty.pack",
+    "inspect": "thrifty.pack",
 }
 
 __all__ = ["ThriftyError", "__version__", "errors", *_LAZY]
@@ -69,4 +72,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from thrifty.models import Model as Model
     from thrifty.models import load as load
     from thrifty.models.baseline import train_baseline as train_baseline
+    from thrifty.pack import inspect as inspect
+    from thrifty.pack import pack as pack
+    from thrifty.pack import unpack as unpack
     from thrifty.predict import open_session as open_session

@@ -132,6 +132,61 @@ def train(
         )
 
 
+@app.command(epilog="Example: thrifty pack lenet.onnx -o lenet.thrifty")
+def pack(
+    model: Annotated[str, typer.Argument(help="An .onnx or .keras model file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .thrifty file to write.")],
+    as_json: AsJson = False,
+) -> None:
+    """Pack a model into a small, verified .thrifty file (lossless)."""
+    from thrifty.pack import inspect, pack
+
+    pack(model, output)
+    _show_inspection(inspect(output), as_json)
+
+
+@app.command(epilog="Example: thrifty unpack lenet.thrifty -o lenet.onnx")
+def unpack(
+    packed: Annotated[str, typer.Argument(help="A .thrifty file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The ONNX file to write.")],
+) -> None:
+    """Unpack a .thrifty file to ONNX, with bit-identical weights."""
+    from thrifty.pack import unpack
+
+    unpack(_existing(packed)).save(output)
+    typer.echo(f"wrote {output}")
+
+
+@app.command(epilog="Example: thrifty inspect lenet.thrifty --json")
+def inspect(
+    packed: Annotated[str, typer.Argument(help="A .thrifty file.")],
+    as_json: AsJson = False,
+) -> None:
+    """Show what a .thrifty file holds: per tensor, its encoding, bytes and bits per weight."""
+    from thrifty.pack import inspect
+
+    _show_inspection(inspect(_existing(packed)), as_json)
+
+
+def _show_inspection(inspection, as_json: bool) -> None:
+    from rich.console import Console
+
+    from thrifty.report.text import inspection_view
+
+    if as_json:
+        typer.echo(json.dumps(inspection.to_dict(), indent=2))
+    else:
+        Console().print(inspection_view(inspection))
+
+
+def _existing(path: str) -> Path:
+    from thrifty.errors import ModelError
+
+    if not Path(path).is_file():
+        raise ModelError(f"{path} does not exist; check the path")
+    return Path(path)
+
+
 @app.command(epilog="Example: thrifty demo")
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes its files.")] = Path("out/demo"),

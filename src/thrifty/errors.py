@@ -14,6 +14,23 @@
     │   ├── UnknownDataset                a name that is neither a bundled set nor a file
     │   └── DataMismatch                  data whose shape does not fit the model's input
     ├── PricingError (ValueError)         a pricing profile or workload that does not parse
+    ├── PackFormatError (ValueError)      a .thrifty file that breaks a rule of docs/FORMAT.md
+    │   ├── TruncatedFile                 shorter than its preamble, header or records say
+    │   ├── NotAThriftyFile               wrong magic bytes
+    │   ├── UnsupportedVersion            a version or flag this reader does not know
+    │   ├── HeaderTooLarge                header length under 2 bytes or over the cap
+    │   ├── HeaderChecksumMismatch        header bytes that do not match their SHA-256
+    │   ├── HeaderNotUtf8                 header bytes that are not UTF-8
+    │   ├── HeaderNotJson                 header text that is not one JSON object
+    │   ├── DuplicateKey                  a key twice in one JSON object
+    │   ├── InvalidHeader                 a field missing, mistyped, out of range or unknown
+    │   ├── ShapeOverflow                 a shape whose size overflows 2^63
+    │   ├── DecodedSizeTooLarge           a declared decoded size over the cap (a bomb)
+    │   ├── RecordGap                     a hole between records
+    │   ├── RecordOverlap                 records that overlap
+    │   ├── TrailingBytes                 bytes after the last record
+    │   ├── RecordChecksumMismatch        record or body bytes that do not match their SHA-256
+    │   └── CorruptStream                 a stream that does not decode as declared
     └── RuntimeUnavailable (RuntimeError) a device or runtime that is not on this machine
 
 Each message says what was wrong, what was given, and what to do. The CLI prints it as one line
@@ -73,3 +90,71 @@ class PricingError(ThriftyError, ValueError):
 
 class RuntimeUnavailable(ThriftyError, RuntimeError):
     """A runtime or device that is not available on this machine."""
+
+
+class PackFormatError(ThriftyError, ValueError):
+    """A .thrifty file that breaks a rule of docs/FORMAT.md."""
+
+
+class TruncatedFile(PackFormatError):
+    """The file ends before its preamble, header or records do."""
+
+
+class NotAThriftyFile(PackFormatError):
+    """The file does not start with the magic bytes THRIFTY\\0."""
+
+
+class UnsupportedVersion(PackFormatError):
+    """A format version or flag this reader does not know."""
+
+
+class HeaderTooLarge(PackFormatError):
+    """A declared header length under 2 bytes or over the cap."""
+
+
+class HeaderChecksumMismatch(PackFormatError):
+    """Header bytes that do not match the SHA-256 in the preamble."""
+
+
+class HeaderNotUtf8(PackFormatError):
+    """Header bytes that are not valid UTF-8."""
+
+
+class HeaderNotJson(PackFormatError):
+    """Header text that is not one JSON object."""
+
+
+class DuplicateKey(PackFormatError):
+    """A key that appears twice in one JSON object of the header."""
+
+
+class InvalidHeader(PackFormatError):
+    """A header field that is missing, mistyped, out of range or unknown."""
+
+
+class ShapeOverflow(PackFormatError):
+    """A shape whose element count or byte size overflows 2^63."""
+
+
+class DecodedSizeTooLarge(PackFormatError):
+    """A declared decoded size over the reader's cap: a decompression bomb."""
+
+
+class RecordGap(PackFormatError):
+    """A hole between two records."""
+
+
+class RecordOverlap(PackFormatError):
+    """Two records that share bytes."""
+
+
+class TrailingBytes(PackFormatError):
+    """Bytes after the end of the last record."""
+
+
+class RecordChecksumMismatch(PackFormatError):
+    """Record or body bytes that do not match their SHA-256."""
+
+
+class CorruptStream(PackFormatError):
+    """A stream that does not decode to what its header declares."""

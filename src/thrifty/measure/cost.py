@@ -29,7 +29,7 @@ class Compute:
 class Storage:
     bytes: int  # the artifact as stored
     params: int
-    format: str  # "onnx" until a model is packed
+    format: str  # "onnx", or "thrifty" for a model loaded from a packed file
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,8 @@ def profile(
     latency = measure_latency(session, x, budget_s=timing_budget_s)
     throughput = measure_throughput(session, x, budget_s=timing_budget_s / 4)
     layers = count_layers(model.proto)
-    artifact = len(model.to_bytes())
+    packed = model.metadata.get("packed_bytes")
+    artifact, form = (packed, "thrifty") if packed else (len(model.to_bytes()), "onnx")
     outputs = session.run(x[:1])
     return Cost(
         model=model.name,
@@ -65,7 +66,7 @@ def profile(
             peak.bytes,
             sum(layer.macs for layer in layers),
         ),
-        storage=Storage(artifact, sum(layer.params for layer in layers), "onnx"),
+        storage=Storage(artifact, sum(layer.params for layer in layers), form),
         bandwidth=Bandwidth(artifact, 4 * prod(x.shape[1:]), 4 * int(outputs.size)),
         quality=quality,
         layers=layers,

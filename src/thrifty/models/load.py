@@ -16,7 +16,7 @@ TO_ONNX = (
 
 
 def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None):
-    """Load a model from an ``.onnx`` or ``.keras`` file, or a ``torch.nn.Module``.
+    """Load a model from an ``.onnx``, ``.keras`` or ``.thrifty`` file, or a ``torch.nn.Module``.
 
     A module needs ``input_shape``, the shape of one sample, to be exported. Pickled files
     (``.pt``, ``.pth``, ``.pkl``) are refused: opening one can run arbitrary code.
@@ -45,11 +45,17 @@ def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str |
         from thrifty.models.onnx_file import load_onnx
 
         return load_onnx(path)
+    if suffix == ".thrifty":
+        from thrifty.pack import unpack
+
+        return unpack(path)
     if suffix == ".keras":
         from thrifty.models.keras_file import load_keras
 
         return load_keras(path)
-    raise UnknownModelFormat(f"{path}: thrifty reads .onnx and .keras model files; {TO_ONNX}")
+    raise UnknownModelFormat(
+        f"{path}: thrifty reads .onnx, .keras and .thrifty model files; {TO_ONNX}"
+    )
 
 
 def _is_module(source: Any) -> bool:

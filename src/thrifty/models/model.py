@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from thrifty.atomic import write_atomic
 from thrifty.errors import DataMismatch
 
 if TYPE_CHECKING:
@@ -56,19 +55,7 @@ class Model:
 
     def save(self, path: str | Path) -> Path:
         """Write the ONNX file atomically: a reader sees the old file or the new one, never half."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(self.to_bytes())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, self.to_bytes())
 
     def fit_inputs(self, x: np.ndarray) -> np.ndarray:
         """``x`` shaped for this model's input: as is, or reshaped when only the layout differs.

@@ -120,3 +120,24 @@ def human_bytes(count: float) -> str:
             return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
         count /= 1024
     return f"{count:,.1f} GiB"
+
+
+def inspection_view(inspection) -> Table:
+    """One row per tensor of a .thrifty file: shape, encoding, bytes, bits per weight."""
+    table = Table(
+        title=f"{inspection.path}: {human_bytes(inspection.file_bytes)}, "
+        f"{inspection.weights:,} weights, "
+        f"{8 * inspection.file_bytes / max(1, inspection.weights):.2f} bits per weight overall",
+        title_justify="left",
+        caption=f"header {human_bytes(inspection.header_bytes)}, "
+        f"graph {human_bytes(inspection.graph_bytes)}",
+        caption_justify="left",
+    )
+    for column in ("tensor", "dtype", "shape", "encoding", "bytes", "bits/weight"):
+        table.add_column(column, justify="right" if column in ("bytes", "bits/weight") else "left")
+    for row in inspection.tensors:
+        shape = "x".join(str(d) for d in row.shape) or "scalar"
+        table.add_row(
+            row.name, row.dtype, shape, row.encoding, f"{row.bytes:,}", f"{row.bits_per_weight:.2f}"
+        )
+    return table
