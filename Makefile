@@ -24,6 +24,7 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python benchmarks/runtimes.py
+	$(BIN)/python benchmarks/pack.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

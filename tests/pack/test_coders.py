@@ -76,7 +76,11 @@ def test_bitpack_and_rans_bytes_are_pinned():
     """The exact bytes of docs/FORMAT.md: a change here breaks every file already written."""
     symbols = np.array([0, 3, 2, 3, 2, 0, 2, 1])
     assert CODERS["bitpack"].encode(symbols, 5).hex() == "982628"
-    assert CODERS["rans"].encode(symbols, 4).hex() == "02010302000020d703000000"
+    # dense table: form 0, then the counts 2 1 3 2; then the code's words
+    assert CODERS["rans"].encode(symbols, 4).hex() == "0002010302000020d703000000"
+    # sparse table: form 1, 3 symbols used: 0 (count 1), 5 (skip 4, count 1), 900 (skip 894, 3)
+    wide = np.array([0, 900, 900, 5, 900])
+    assert CODERS["rans"].encode(wide, 1000).hex() == "010300010401fe06035f350021"
 
 
 @pytest.mark.parametrize("name", CODERS)

@@ -12,6 +12,7 @@ from thrifty.errors import (
     HeaderNotJson,
     HeaderNotUtf8,
     InvalidHeader,
+    PackFormatError,
     RecordGap,
     RecordOverlap,
     ShapeOverflow,
@@ -43,13 +44,25 @@ def parse_header(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         raise HeaderNotUtf8(f"the header is not UTF-8 (byte {error.start})") from error
     try:
-        header = json.loads(text, object_pairs_hook=_no_duplicates)
-    except (json.JSONDecodeError, RecursionError) as error:
+        header = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except PackFormatError:
+        raise
+    except (ValueError, RecursionError) as error:  # ValueError: also an int of over 4300 digits
         raise HeaderNotJson(f"the header is not JSON: {error}") from error
     if not isinstance(header, dict):
         raise HeaderNotJson("the header must be one JSON object")
+    try:  # a lone surrogate (\ud800) is valid JSON syntax but no Unicode string
+        json.dumps(header, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise HeaderNotUtf8(f"the header escapes a lone surrogate: {error.reason}") from error
+    except RecursionError as error:
+        raise HeaderNotJson("the header nests too deeply") from error
     check_header(header)
     return header
+
+
+def _no_constant(name: str):
+    raise HeaderNotJson(f"the header is not JSON: {name} is not a JSON number")
 
 
 def _no_duplicates(pairs):

@@ -1,0 +1,47 @@
+"""The pack benchmark's measurement: streams found, entropy computed, JSON as promised."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import pack as bench  # noqa: E402  (benchmarks/pack.py, not thrifty.pack)
+
+
+def test_entropy_of_a_known_stream():
+    symbols = np.array([0, 1] * 500)  # one bit a symbol
+    assert bench.entropy_bytes(symbols) == 125.0
+
+
+def test_streams_of_a_pruned_model(tmp_path):
+    import thrifty as th
+
+    model = th.load(th.models.build("lenet-300-100", (1, 28, 28), 10), input_shape=(1, 28, 28))
+    th.pack(bench.compress(model, keep=0.1, clusters=8), tmp_path / "m.thrifty")
+    rows = bench.streams(tmp_path / "m.thrifty")
+    assert "fc1.weight values" in {row["tensor"] for row in rows}
+    for row in rows:
+        assert row["bytes"] >= row["table_bytes"] >= 0
+        assert row["bytes"] * 8 >= row["entropy_bytes"] * 8 - 1e-6  # no code beats its bound
+
+
+def test_json_shape(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/pack.py"), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert {"streams", "worst_overhead", "unpack_mb_per_s"} <= set(document)
+    assert all({"tensor", "bytes", "entropy_bytes"} <= set(s) for s in document["streams"])
+    assert document["unpack_mb_per_s"] > 0
