@@ -44,7 +44,10 @@ def test_bad_settings(model):
         th.open_session(model, device="tpu")
 
 
-def test_torch_needs_a_module(tmp_path, model):
+def test_torch_runs_a_model_file(tmp_path, model):
+    """A model loaded from a file has no torch module: its graph is converted to one."""
     model.save(tmp_path / "m.onnx")
-    with pytest.raises(RuntimeUnavailable, match="run it on onnxruntime"):
-        th.open_session(th.load(tmp_path / "m.onnx"), "torch")
+    loaded = th.load(tmp_path / "m.onnx")
+    x = np.random.default_rng(2).random((16, 1, 28, 28), dtype=np.float32)
+    torch, ort = (th.open_session(loaded, r, device="cpu").run(x) for r in ("torch", "onnxruntime"))
+    np.testing.assert_allclose(torch, ort, rtol=1e-5, atol=1e-5)

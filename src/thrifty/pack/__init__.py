@@ -36,16 +36,28 @@ def pack(
     return write_pack(model.proto, path, {**info, **(metadata or {})})
 
 
-def unpack(path: str | Path):
-    """The model in a .thrifty file, as a :class:`thrifty.Model` with bit-identical weights."""
+def unpack(path: str | Path, *, to: str = "onnx"):
+    """The model in a .thrifty file, with bit-identical weights.
+
+    ``to="onnx"`` gives a :class:`thrifty.Model` (its ONNX graph); ``to="torch"`` a
+    ``torch.nn.Module`` whose parameters are those weights, ready for fine-tuning.
+    """
+    from thrifty.errors import ModelError
     from thrifty.models.model import Model
     from thrifty.pack.reader import read_pack
 
+    if to not in ("onnx", "torch"):
+        raise ModelError(f"unpack to {to!r}: choose 'onnx' or 'torch'")
     packed = read_pack(path)
     metadata = dict(packed.header.get("metadata", {}))
     name = metadata.get("model") if isinstance(metadata.get("model"), str) else Path(path).stem
     metadata["packed_bytes"] = packed.file_bytes
-    return Model(proto=packed.proto, name=name, source=str(path), metadata=metadata)
+    model = Model(proto=packed.proto, name=name, source=str(path), metadata=metadata)
+    if to == "torch":
+        from thrifty.models.onnx_torch import to_torch
+
+        return to_torch(model)
+    return model
 
 
 make_callable(__name__, pack)  # th.pack(model, path) calls pack(); see thrifty/verbs.py

@@ -74,18 +74,17 @@ class OrtSession:
 
 
 class TorchSession:
-    """PyTorch eager, on the CPU or a CUDA GPU; needs the model's torch module."""
+    """PyTorch eager, on the CPU or a CUDA GPU: the model's own module, or its graph converted."""
 
     runtime = "torch"
 
     def __init__(self, model: Model, device: Device, threads: int):
         import torch
 
-        if model.module is None:
-            raise RuntimeUnavailable(
-                f"model {model.name!r} was loaded from {model.source} and has no torch module; "
-                "run it on onnxruntime, or load the torch.nn.Module itself"
-            )
+        if model.module is None:  # a file: run its graph as a PyTorch module
+            from thrifty.models.onnx_torch import to_torch
+
+            model.module = to_torch(model)
         self.device = _pick(device, torch.cuda.is_available(), "a CUDA GPU for PyTorch")
         self.threads = threads
         torch.set_num_threads(threads)  # process-wide in PyTorch: the last session opened wins

@@ -3,8 +3,9 @@
 The payload is the frequency table and then the 32-bit words of constriction's ``AnsCoder``.
 The table takes the smaller of two forms: every count (dense), or only the symbols that occur
 (sparse: the gap to each and its count), which matters for wide alphabets such as sparse
-positions' gaps, where most symbols never occur and a dense table would cost more than the code. The table fixes the model exactly, so the decoder can also check that
-the symbols it got have exactly those counts, which catches almost every damaged code.
+positions' gaps, where most symbols never occur and a dense table would cost more than the
+code. The table fixes the model exactly, so the decoder can also check that the symbols it got
+have exactly those counts, which catches almost every damaged code.
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def _read_table(payload: bytes | memoryview, alphabet: int) -> tuple[np.ndarray,
         count, pos = _varint(payload, pos)
         symbol += skip + 1
         if symbol >= alphabet or count == 0:
-            raise CorruptStream(f"rans table lists symbol {symbol} of {alphabet} with count {count}")
+            raise CorruptStream(
+                f"rans table lists symbol {symbol} of {alphabet} with count {count}"
+            )
         counts[symbol] = count
     return counts, pos
 
