@@ -36,6 +36,7 @@ _LAZY = {
     "load_pricing": "thrifty.measure",
     "open_session": "thrifty.predict",
     "train_baseline": "thrifty.models.baseline",
+    "compress": "thrifty.compress",
     "pack": "thrifty.pack",
     "unpack": "thrifty.pack",
     "inspect": "thrifty.pack",
@@ -63,6 +64,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from thrifty import models as models
     from thrifty import predict as predict
     from thrifty import report as report
+    from thrifty.compress import compress as compress
     from thrifty.measure import Bill as Bill
     from thrifty.measure import Cost as Cost
     from thrifty.measure import Pricing as Pricing

@@ -60,6 +60,21 @@ def to_torch(model: Model):
     return OnnxModule()
 
 
+def with_weights(model: Model, module) -> Model:
+    """``model``'s graph with the weights of ``module`` (made by :func:`to_torch`) written back."""
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.ModelProto()
+    proto.CopyFrom(model.proto)
+    for tensor in proto.graph.initializer:
+        key = module.keys.get(tensor.name)
+        if key is not None:
+            value = module.weights[key].detach().cpu().numpy()
+            tensor.CopyFrom(numpy_helper.from_array(value.astype(value.dtype), tensor.name))
+    return Model(proto=proto, name=model.name, source=model.source, metadata=dict(model.metadata))
+
+
 def _needed(nodes, output: str) -> list:
     """The nodes that ``output`` depends on, in graph order (others, like a label head, skipped)."""
     wanted, keep = {output}, []

@@ -20,6 +20,7 @@ class TrainConfig:
     learning_rate: float = 1e-3  # Adam's default, which suits every zoo model
     seed: int = 0
     max_seconds: float | None = None  # stop after the epoch that passes this, keeping the best
+    temperature: float = 4.0  # softens a teacher's scores in distillation (Hinton et al. 2015)
 
 
 @dataclass
@@ -31,20 +32,33 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def train(module, data: Dataset, config: TrainConfig = TrainConfig(), *, progress: bool = False):
+def train(
+    module,
+    data: Dataset,
+    config: TrainConfig = TrainConfig(),
+    *,
+    teacher=None,
+    progress: bool = False,
+):
     """Train ``module`` on ``data.train``; return it with the weights of its best validation epoch.
 
-    Seeded: the same module, data and config give the same weights on the same machine.
+    With a ``teacher`` the labels are not used: the module learns the teacher's outputs
+    (distillation: soft targets at ``config.temperature`` for classes, the values for
+    regression). Runs on a CUDA GPU when there is one. Seeded: the same module, data and config
+    give the same weights on the same machine.
     """
     import torch
-    from torch import nn
 
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    module.to(device)
+    if teacher is not None:
+        teacher.to(device).eval()
     x = torch.from_numpy(np.ascontiguousarray(data.train.x))
     classify = data.task == "classification"
     y = torch.from_numpy(data.train.y if classify else data.train.y.astype(np.float32))
-    loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
+    loss_fn = _loss(classify, teacher, config.temperature)
     optimizer = torch.optim.Adam(module.parameters(), lr=config.learning_rate)
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=0.5, patience=config.decay_after
@@ -57,8 +71,8 @@ def train(module, data: Dataset, config: TrainConfig = TrainConfig(), *, progres
             module.train()
             for index in torch.randperm(len(x), generator=generator).split(config.batch_size):
                 optimizer.zero_grad()
-                out = module(x[index])
-                loss = loss_fn(out if classify else out.reshape(-1), y[index])
+                xb = x[index].to(device)
+                loss = loss_fn(module(xb), xb, y[index].to(device))
                 loss.backward()
                 optimizer.step()
             score = validation_score(module, data)
@@ -73,8 +87,30 @@ def train(module, data: Dataset, config: TrainConfig = TrainConfig(), *, progres
             if out_of_patience or out_of_time:
                 break
     module.load_state_dict(best_state)
-    module.eval()
+    module.to("cpu").eval()
     return TrainResult(module, epoch, best_epoch, scores, time.perf_counter() - started)
+
+
+def _loss(classify: bool, teacher, temperature: float):
+    """loss(outputs, inputs, labels): the task's loss, or distillation from ``teacher``."""
+    import torch
+    import torch.nn.functional as F
+
+    if teacher is None and classify:
+        return lambda out, xb, yb: F.cross_entropy(out, yb)
+    if teacher is None:
+        return lambda out, xb, yb: F.mse_loss(out.reshape(-1), yb)
+
+    def distill(out, xb, yb):
+        with torch.no_grad():
+            target = teacher(xb)
+        if not classify:
+            return F.mse_loss(out, target)
+        soft = F.log_softmax(target / temperature, dim=1)
+        log_p = F.log_softmax(out / temperature, dim=1)
+        return F.kl_div(log_p, soft, log_target=True, reduction="batchmean") * temperature**2
+
+    return distill
 
 
 def validation_score(module, data: Dataset) -> float:
@@ -82,8 +118,12 @@ def validation_score(module, data: Dataset) -> float:
     import torch
 
     module.eval()
+    device = next(module.parameters()).device
     with torch.inference_mode():
-        out = torch.cat([module(torch.from_numpy(xb)) for xb, _ in data.val.batches(1024)])
+        out = torch.cat(
+            [module(torch.from_numpy(xb).to(device)) for xb, _ in data.val.batches(1024)]
+        )
+        out = out.cpu()
     if data.task == "classification":
         return float((out.argmax(1).numpy() == data.val.y).mean())
     return -float(np.sqrt(np.mean((out.reshape(-1).numpy() - data.val.y) ** 2)))

@@ -1,0 +1,101 @@
+"""Making a model cheaper: prune, share (and more techniques through the registry).
+
+``th.compress(model, recipe, data)`` applies the techniques of ``recipe`` in order, each followed
+by recovery fine-tuning, and returns a new :class:`thrifty.Model`; the original is untouched.
+
+>>> import thrifty as th
+>>> from thrifty.compress import FineTune, Prune
+>>> data = th.datasets.load("digits")
+>>> model = th.load(th.models.build("tabular-mlp", (64,), 10), input_shape=(64,))
+>>> smaller = th.compress(model, [Prune(0.5)], data, finetune=FineTune(epochs=1))
+>>> smaller.metadata["recipe"]
+'prune:0.5'
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from thrifty.compress.finetune import FineTune
+from thrifty.compress.prune import Prune
+from thrifty.compress.recipe import parse_recipe, recipe_text
+from thrifty.compress.registry import REGISTRY, Context
+from thrifty.compress.share import Share
+from thrifty.errors import DataError
+from thrifty.verbs import make_callable
+
+__all__ = ["FineTune", "Prune", "Share", "compress", "parse_recipe", "recipe_text"]
+
+
+def compress(
+    model: Any,
+    recipe: list | str,
+    data: Any,
+    *,
+    finetune: FineTune | None = None,
+    progress: bool = False,
+):
+    """Apply ``recipe`` (techniques, or text like ``"prune:0.92,share:5"``) to ``model``.
+
+    ``data`` gives the training split for recovery and the validation split for early stopping
+    and sensitivity; with ``FineTune(labels=False)`` its labels are not used (distillation).
+    """
+    from thrifty.datasets import Dataset
+    from thrifty.datasets import load as load_data
+    from thrifty.models import load
+    from thrifty.models.export import from_module
+    from thrifty.models.onnx_torch import to_torch, with_weights
+
+    steps = parse_recipe(recipe) if isinstance(recipe, str) else list(recipe)
+    stages = [_handler(step).stage for step in steps]
+    if stages != sorted(stages, key=("torch", "onnx").index):
+        raise DataError("put quantize last in a recipe: it works on the exported graph")
+    data = (
+        data
+        if isinstance(data, Dataset)
+        else load_data(data if isinstance(data, str | Path) else str(data))
+    )
+    model = load(model, input_shape=data.input_shape)
+    converted = model.module is None
+    module = to_torch(model) if converted else copy.deepcopy(model.module)
+    teacher = copy.deepcopy(module).eval().requires_grad_(False)
+    context = Context(data, teacher, finetune or FineTune(), _say(progress))
+    for step in steps:
+        if _handler(step).stage == "torch":
+            module = _handler(step).run(module, step, context)
+    if converted:
+        result = with_weights(model, module)
+    else:
+        result = from_module(
+            module, _sample_shape(model, data), name=model.name, source=model.source
+        )
+    for step in steps:
+        if _handler(step).stage == "onnx":
+            result = _handler(step).run(result, step, context)
+    result.metadata.update(model.metadata, recipe=recipe_text(steps))
+    return result
+
+
+def _handler(step):
+    if type(step) not in REGISTRY:
+        raise DataError(f"{step!r} is not a compression technique; see thrifty.compress")
+    return REGISTRY[type(step)]
+
+
+def _sample_shape(model, data) -> tuple[int, ...]:
+    shape = model.input_shape
+    return data.input_shape if None in shape else tuple(shape)
+
+
+def _say(progress: bool):
+    if not progress:
+        return lambda text: None
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    return lambda text: console.print(text)
+
+
+make_callable(__name__, compress)  # th.compress(...) calls compress(); see thrifty/verbs.py

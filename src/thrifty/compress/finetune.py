@@ -1,0 +1,47 @@
+"""Recovery fine-tuning after each technique: with labels, or by distillation without them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from thrifty.errors import DataError
+
+
+@dataclass(frozen=True)
+class FineTune:
+    epochs: int = 8  # at most, after each technique; early stopping on validation usually ends it
+    patience: int = 2  # epochs without a better validation score before stopping
+    learning_rate: float = 5e-4  # half of training's: recovery starts from good weights
+    batch_size: int = 128
+    seed: int = 0
+    max_seconds: float | None = None  # per recovery run; the best epoch so far is kept
+    labels: bool = True  # False: learn the original model's outputs (distillation), no labels
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.patience < 1 or self.learning_rate <= 0:
+            raise DataError(
+                "fine-tuning needs epochs >= 0, patience >= 1 and a learning rate > 0; got "
+                f"epochs={self.epochs}, patience={self.patience}, "
+                f"learning_rate={self.learning_rate}"
+            )
+
+
+def recover(module, context, *, epochs: int | None = None):
+    """Fine-tune ``module`` in place (masks and sharing stay, being parametrizations)."""
+    from thrifty.models.train import TrainConfig, train
+
+    settings = context.finetune
+    epochs = settings.epochs if epochs is None else epochs
+    if epochs == 0:
+        return module
+    config = TrainConfig(
+        epochs=epochs,
+        patience=settings.patience,
+        decay_after=settings.patience,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        seed=settings.seed,
+        max_seconds=settings.max_seconds,
+    )
+    teacher = None if settings.labels else context.teacher
+    return train(module, context.data, config, teacher=teacher).module

@@ -1,0 +1,142 @@
+"""``Prune``: magnitude pruning to sparse weights, gradually, with fine-tuning between steps.
+
+Zhu & Gupta 2017 ("To prune, or not to prune"): the sparsity rises as s_t = s (1 - (1 - t/n)^3)
+over n steps, fine-tuning after each, so the network adapts while little is cut and the cuts
+slow down as it tightens. Per-layer sparsities come from a sensitivity scan unless given: each
+layer is pruned alone at a grid of sparsities and its validation score measured; the layers
+then take the highest sparsity whose drop stays under one shared tolerance, the smallest that
+reaches the overall target (Han et al. 2015, section 3.3), scaled to hit it exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from thrifty.compress.finetune import recover
+from thrifty.compress.registry import handles, register
+from thrifty.compress.weights import Weight, bake, weights
+from thrifty.errors import DataError
+
+GRID = (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99)
+
+
+@register("prune", "torch")
+@dataclass(frozen=True)
+class Prune:
+    sparsity: float  # the share of all weights (matrices and kernels) set to zero
+    schedule: Literal["gradual", "oneshot"] = "gradual"
+    steps: int = 4  # pruning steps of the gradual schedule, each followed by fine-tuning
+    layers: tuple[tuple[str, float], ...] | None = (
+        None  # per-layer sparsities; None: by sensitivity
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.sparsity < 1:
+            raise DataError(f"prune sparsity must be in [0, 1), got {self.sparsity}")
+        if self.schedule not in ("gradual", "oneshot") or self.steps < 1:
+            raise DataError("prune schedule must be 'gradual' or 'oneshot', with steps >= 1")
+        for name, value in self.layers or ():
+            if not 0 <= value < 1:
+                raise DataError(f"prune sparsity of layer {name!r} must be in [0, 1), got {value}")
+
+
+@handles(Prune, "torch")
+def prune(module, config: Prune, context):
+    targets = layer_sparsities(module, config, context)
+    steps = config.steps if config.schedule == "gradual" else 1
+    masks = {}
+    for step in range(1, steps + 1):
+        fraction = 1 - (1 - step / steps) ** 3
+        for weight in weights(module):
+            target = targets.get(weight.name, 0.0) * fraction
+            masks[weight.name] = _mask(weight, target, masks.get(weight.name))
+        context.say(f"prune step {step}/{steps}: {fraction * config.sparsity:.1%} of weights")
+        recover(module, context, epochs=None if step == steps else 1)
+    bake(module)
+    return module
+
+
+def layer_sparsities(module, config: Prune, context) -> dict[str, float]:
+    """Per-layer sparsities: as given, or from the sensitivity scan, adding up to the target."""
+    layers = weights(module)
+    names = {w.name for w in layers}
+    if config.layers is not None:
+        unknown = sorted(set(dict(config.layers)) - names)
+        if unknown:
+            raise DataError(f"prune names layers {unknown}; the model's are {sorted(names)}")
+        return dict(config.layers)
+    if config.sparsity == 0:
+        return {}
+    sizes = np.array([w.tensor.numel() for w in layers], dtype=np.float64)
+    drops = np.array([_sensitivity(module, w, context) for w in layers])  # layers x grid
+    grid = np.array((0.0, *GRID))
+    for tolerance in np.unique(np.concatenate([[0.0], drops.ravel()])):
+        chosen = np.array([_highest(grid, d, tolerance) for d in drops])
+        overall = float((chosen * sizes).sum() / sizes.sum())
+        if overall >= config.sparsity:
+            chosen *= config.sparsity / overall
+            return {w.name: float(s) for w, s in zip(layers, chosen, strict=True)}
+    raise DataError(
+        f"prune sparsity {config.sparsity} is above what the scan reaches ({GRID[-1]} per layer)"
+    )
+
+
+def _highest(grid: np.ndarray, drops: np.ndarray, tolerance: float) -> float:
+    """The highest sparsity whose drop is within ``tolerance`` (0 when none is)."""
+    fits = np.flatnonzero(drops <= tolerance)
+    return float(grid[1 + fits[-1]]) if len(fits) else 0.0
+
+
+def _sensitivity(module, weight: Weight, context) -> np.ndarray:
+    """Validation score lost by pruning ``weight`` alone at each sparsity of the grid."""
+    from thrifty.models.train import validation_score
+
+    base = validation_score(module, context.data)
+    original = weight.tensor.detach().clone()
+    drops = []
+    with torch.no_grad():
+        for sparsity in GRID:
+            weight.tensor.mul_(_keep(original, sparsity))
+            drops.append(base - validation_score(module, context.data))
+            weight.tensor.copy_(original)
+    return np.array(drops)
+
+
+def _keep(values, sparsity: float):
+    """A 0/1 mask keeping all but exactly round(sparsity x n) of the smallest magnitudes."""
+    cut = int(round(sparsity * values.numel()))
+    mask = torch.ones(values.numel(), dtype=values.dtype, device=values.device)
+    if cut:
+        order = torch.argsort(values.abs().reshape(-1), stable=True)
+        mask[order[:cut]] = 0
+    return mask.reshape(values.shape)
+
+
+class Mask(torch.nn.Module):
+    """A parametrization: the weight as trained, times a fixed 0/1 mask, so zeros stay zero
+    through fine-tuning (their gradients are masked too)."""
+
+    def __init__(self, mask):
+        super().__init__()
+        self.register_buffer("mask", mask)
+
+    def forward(self, value):
+        return value * self.mask
+
+
+def _mask(weight: Weight, sparsity: float, previous: Mask | None) -> Mask:
+    """Apply (or tighten) the mask of ``weight`` to exactly ``sparsity``."""
+    from torch.nn.utils import parametrize
+
+    with torch.no_grad():
+        mask = _keep(weight.tensor.detach(), sparsity)  # the current value is already masked
+    if previous is None:
+        previous = Mask(mask)
+        parametrize.register_parametrization(weight.owner, weight.attribute, previous)
+    else:
+        previous.mask.copy_(mask)
+    return previous
