@@ -132,6 +132,68 @@ def train(
         )
 
 
+@app.command(
+    epilog="Example: thrifty compress lenet.onnx --data fashion-mnist "
+    '--recipe "prune:0.92,share:5" -o lenet.thrifty'
+)
+def compress(
+    model: Annotated[str, typer.Argument(help="An .onnx, .keras or .thrifty model file.")],
+    data: Data,
+    recipe: Annotated[str, typer.Option(help='Techniques in order, e.g. "prune:0.92,share:5".')],
+    output: Annotated[Path, typer.Option("--output", "-o", help="A .thrifty or .onnx file.")],
+    target: Target = None,
+    epochs: Annotated[
+        int, typer.Option(help="Fine-tuning epochs after each technique, at most.")
+    ] = 8,
+    max_seconds: Annotated[
+        float | None, typer.Option(help="Time budget of each fine-tuning run, in seconds.")
+    ] = None,
+    labels: Annotated[
+        bool,
+        typer.Option(help="Fine-tune on labels, or (--no-labels) learn the original's outputs."),
+    ] = True,
+    as_json: AsJson = False,
+) -> None:
+    """Compress a model (prune, share, ...) with recovery fine-tuning; show before and after."""
+    from thrifty.compress import FineTune
+    from thrifty.compress import compress as run
+    from thrifty.datasets import load as load_data
+    from thrifty.measure import profile as measure
+    from thrifty.models import load
+    from thrifty.pack import pack as write_pack
+    from thrifty.report.text import compare_view
+
+    if output.suffix not in (".thrifty", ".onnx"):
+        raise typer.BadParameter("the output must end in .thrifty or .onnx", param_hint="-o")
+    dataset = load_data(data, target=target)
+    original = load(model, input_shape=dataset.input_shape)
+    finetune = FineTune(epochs=epochs, max_seconds=max_seconds, labels=labels)
+    result = run(original, recipe, dataset, finetune=finetune, progress=not as_json)
+    if output.suffix == ".thrifty":
+        write_pack(result, output)
+        result = load(output)
+    else:
+        result.save(output)
+    with _status("measuring before and after", quiet=as_json):
+        before, after = (measure(m, dataset) for m in (original, result))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "before": before.to_dict(),
+                    "after": after.to_dict(),
+                    "recipe": recipe,
+                    "output": str(output),
+                },
+                indent=2,
+            )
+        )
+    else:
+        from rich.console import Console
+
+        Console().print(compare_view(before, after, title=f"{recipe} -> {output}"))
+
+
 @app.command(epilog="Example: thrifty pack lenet.onnx -o lenet.thrifty")
 def pack(
     model: Annotated[str, typer.Argument(help="An .onnx or .keras model file.")],

@@ -18,15 +18,26 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from thrifty.compress.channels import Channels
 from thrifty.compress.finetune import FineTune
 from thrifty.compress.prune import Prune
+from thrifty.compress.quantize import Quantize
 from thrifty.compress.recipe import parse_recipe, recipe_text
 from thrifty.compress.registry import REGISTRY, Context
 from thrifty.compress.share import Share
 from thrifty.errors import DataError
 from thrifty.verbs import make_callable
 
-__all__ = ["FineTune", "Prune", "Share", "compress", "parse_recipe", "recipe_text"]
+__all__ = [
+    "Channels",
+    "FineTune",
+    "Prune",
+    "Quantize",
+    "Share",
+    "compress",
+    "parse_recipe",
+    "recipe_text",
+]
 
 
 def compress(

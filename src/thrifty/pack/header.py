@@ -115,7 +115,7 @@ def check_tensor(entry: Any, where: str) -> int:
     _exact_keys(entry, keys | ({"positions"} if layout == "sparse" else set()), where)
     if not isinstance(entry["name"], str) or not entry["name"]:
         raise InvalidHeader(f"{where}.name must be a non-empty string")
-    if entry["dtype"] not in DTYPES:
+    if not isinstance(entry["dtype"], str) or entry["dtype"] not in DTYPES:  # may be a list
         raise InvalidHeader(f"{where}.dtype {entry['dtype']!r} is not one of {sorted(DTYPES)}")
     width = DTYPES[entry["dtype"]][0]
     count = element_count(entry["shape"], width, where)
@@ -194,7 +194,7 @@ def _positions(positions: dict, count: int, nonzero: int, where: str) -> int:
 
 
 def _stream(stream: dict, where: str) -> int:
-    if stream.get("coder") not in STREAM_CODERS:
+    if not isinstance(stream.get("coder"), str) or stream["coder"] not in STREAM_CODERS:
         raise InvalidHeader(f"{where}.coder must be one of {sorted(STREAM_CODERS)}")
     _int(stream, "count", where)
     alphabet = _int(stream, "alphabet", where)

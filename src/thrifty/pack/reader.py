@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 from dataclasses import dataclass
@@ -67,12 +68,15 @@ def read_pack(path: str | Path) -> Packed:
         size = handle.seek(0, 2)
         if size == 0:
             raise TruncatedFile(f"{path} is empty")
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            data = memoryview(mapped)
-            try:
-                return decode(data)
-            finally:
-                data.release()
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        return decode(memoryview(mapped))
+    finally:
+        # On an error, the traceback's frames still hold views of the mapping (body, records),
+        # and close() would raise BufferError over the real error; the mapping then goes with
+        # the last of those views instead.
+        with contextlib.suppress(BufferError):
+            mapped.close()
 
 
 def decode(data: memoryview | bytes) -> Packed:
@@ -128,3 +132,7 @@ def _put_back(proto, entries, arrays) -> None:
         onnx.checker.check_model(proto)
     except onnx.checker.ValidationError as error:
         raise CorruptModel(f"the unpacked model fails the ONNX checker: {error}") from error
+    except UnicodeDecodeError as error:  # the checker's message quotes a name that is not UTF-8
+        raise CorruptModel(
+            "the unpacked model fails the ONNX checker on a non-UTF-8 name"
+        ) from error

@@ -141,3 +141,28 @@ def inspection_view(inspection) -> Table:
             row.name, row.dtype, shape, row.encoding, f"{row.bytes:,}", f"{row.bits_per_weight:.2f}"
         )
     return table
+
+
+def compare_view(before: Cost, after: Cost, *, title: str) -> Table:
+    """Two Costs side by side: quality, bytes, throughput, and the ratios between them."""
+    table = Table(title=title, title_justify="left")
+    for column in ("", "before", "after", "change"):
+        table.add_column(column, justify="left" if not column else "right")
+    q0, q1 = before.quality.value, after.quality.value
+    table.add_row(before.quality.metric, f"{q0:.4f}", f"{q1:.4f}", f"{q1 - q0:+.4f}")
+    b0, b1 = before.storage.bytes, after.storage.bytes
+    table.add_row(
+        f"bytes ({before.storage.format} -> {after.storage.format})",
+        human_bytes(b0),
+        human_bytes(b1),
+        f"{b0 / max(1, b1):.1f}x smaller",
+    )
+    t0, t1 = before.compute.throughput.samples_per_s, after.compute.throughput.samples_per_s
+    table.add_row("samples/s", f"{t0:,.0f}", f"{t1:,.0f}", f"{t1 / t0:.2f}x")
+    table.add_row(
+        "MACs/sample",
+        f"{before.compute.macs_per_sample:,}",
+        f"{after.compute.macs_per_sample:,}",
+        "",
+    )
+    return table

@@ -1,0 +1,80 @@
+"""``Channels``: structured pruning: whole neurons and convolution channels are removed, so the
+layers really shrink (fewer multiply-adds and bytes in any runtime, not zeros a sparse kernel must
+skip).
+
+Li et al. 2017 ("Pruning Filters for Efficient ConvNets") rank a layer's channels by the norm of
+their weights and drop the weakest. What a removal implies downstream (the next layer's inputs,
+the slice of a flattened feature map, a BatchNorm) is found by Torch-Pruning's dependency graph
+(Fang et al. 2023, "DepGraph"), so the smaller network stays consistent; coupled channels are
+ranked together by their group L2 norm. Every layer keeps floor(n x (1 - ratio)) of its n
+channels, except the output layer, which keeps one output per class. Torch-Pruning never empties
+a layer: one that would keep none keeps all. Recovery fine-tuning follows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from thrifty.compress.finetune import recover
+from thrifty.compress.registry import handles, register
+from thrifty.errors import DataError
+
+EXAMPLE_ROWS = 8  # the dependency graph is traced from one forward pass; only shapes matter
+
+
+@register("channels", "torch")
+@dataclass(frozen=True)
+class Channels:
+    ratio: float  # the share of channels (neurons) removed from each layer but the output layer
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.ratio < 1:
+            raise DataError(f"channels ratio must be in [0, 1), got {self.ratio}")
+
+
+@handles(Channels, "torch")
+def channels(module, config: Channels, context):
+    import torch_pruning as tp
+
+    layers = _prunable(module)
+    if not layers:
+        raise DataError(
+            "channels pruning needs a torch module with Linear or Conv layers (a zoo model or "
+            f"your own); {type(module).__name__} has none (an ONNX graph converted to torch keeps "
+            "its weights in a ParameterDict): pass the torch module, or use prune instead"
+        )
+    example = torch.from_numpy(np.ascontiguousarray(context.data.train.x[:EXAMPLE_ROWS]))
+    pruner = tp.pruner.BasePruner(
+        module,
+        example,
+        importance=tp.importance.GroupMagnitudeImportance(p=2),
+        pruning_ratio=config.ratio,
+        ignored_layers=[_output_layer(module, layers, example)],
+    )
+    pruner.step()
+    context.say(f"channels: {config.ratio:.0%} of each layer's channels removed; fine-tuning")
+    recover(module, context)
+    return module
+
+
+def _prunable(module) -> list:
+    """The layers whose channels Torch-Pruning removes: Linear and convolutions."""
+    from torch_pruning import ops
+
+    return [m for m in module.modules() if isinstance(m, ops.TORCH_LINEAR | ops.TORCH_CONV)]
+
+
+def _output_layer(module, layers: list, example):
+    """The prunable layer that runs last: its outputs are the model's (one per class)."""
+    ran = []
+    hooks = [layer.register_forward_hook(lambda m, i, o: ran.append(m)) for layer in layers]
+    try:
+        with torch.no_grad():
+            module.eval()(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return ran[-1]

@@ -1,0 +1,129 @@
+"""``Quantize``: the exported graph in 8-bit integers or 16-bit floats, by ONNX Runtime's tools.
+
+It runs on the ONNX graph, not the torch module, because the arithmetic that ships is ONNX
+Runtime's: its int8 kernels (VNNI/AMX on x86) decide what int8 costs and loses, so the graph is
+quantized by ONNX Runtime's own quantizer and measured in ONNX Runtime (DESIGN.md, principle 1).
+
+- ``int8-static``: weights and activations in int8, QDQ format. Activation ranges come from
+  calibration batches of the training split (MinMax). Unsigned activations with signed weights,
+  per-channel, as ONNX Runtime's guide recommends for x86 CPUs ("Quantize ONNX models", Choosing
+  parameters for CPU inference); ``reduce_range`` stays off, so the same artifact is built on every
+  machine (CPUs without VNNI may then saturate int16 sums; measure it there).
+- ``int8-dynamic``: weights in int8 per channel; activations quantized at run time, per batch, so
+  no calibration data is needed.
+- ``fp16``: every float32 weight and operation in float16; inputs and outputs stay float32, so
+  callers feed the same arrays. The converter is ONNX Runtime's copy of onnxconverter-common's
+  (``onnxruntime.transformers.float16``, the one Olive uses): it also retypes ``Cast`` nodes, which
+  graphs from other converters (skl2onnx) carry and onnxconverter-common 1.16 leaves float32.
+
+Both int8 modes first run ONNX Runtime's pre-processing, which its quantizer asks for, with shape
+inference only: its graph optimization fuses MatMul + Add into a Gemm with a 2-D bias, on which
+ONNX Runtime 1.32's per-channel static quantizer fails (skl2onnx graphs). Nothing is lost for
+torch exports: the exporter already emits Gemm and folds BatchNorm into convolutions.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from thrifty.compress.registry import handles, register
+from thrifty.errors import DataError, ModelError
+from thrifty.models.model import Model
+
+MODES = ("fp16", "int8-dynamic", "int8-static")
+CALIBRATION_ROWS = 512  # MinMax ranges settle within a few hundred samples on small models
+CALIBRATION_BATCH = 64
+
+
+@register("quantize", "onnx")
+@dataclass(frozen=True)
+class Quantize:
+    mode: Literal["fp16", "int8-dynamic", "int8-static"]
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise DataError(f"quantize mode must be one of {', '.join(MODES)}; got {self.mode!r}")
+
+
+@handles(Quantize, "onnx")
+def quantize(model: Model, config: Quantize, context) -> Model:
+    import onnx
+
+    context.say(f"quantize: {config.mode}")
+    if config.mode == "fp16":
+        proto = _to_fp16(model.proto)
+    else:
+        with tempfile.TemporaryDirectory(prefix="thrifty-quantize-") as folder:
+            proto = onnx.load(_to_int8(model, config.mode, context, Path(folder)))
+    quantized = Model(
+        proto=proto, name=model.name, source=model.source, metadata=dict(model.metadata)
+    )
+    _check_runs(quantized, context)
+    return quantized  # no torch module: what runs now is the quantized graph alone
+
+
+def _to_fp16(proto):
+    # (importing it appends onnxruntime/transformers to sys.path: ONNX Runtime's own doing)
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    return convert_float_to_float16(proto, keep_io_types=True)
+
+
+def _to_int8(model: Model, mode: str, context, folder: Path) -> Path:
+    import onnx
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    original, prepared, output = folder / "model.onnx", folder / "prepared.onnx", folder / "q.onnx"
+    onnx.save(model.proto, original)
+    quant_pre_process(original, prepared, skip_optimization=True)
+    if mode == "int8-dynamic":
+        quantize_dynamic(prepared, output, per_channel=True, weight_type=QuantType.QInt8)
+    else:
+        quantize_static(
+            prepared,
+            output,
+            Calibration(model, context),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+        )
+    return output
+
+
+class Calibration:
+    """ONNX Runtime's ``CalibrationDataReader``: batches of training rows, chosen with the seed."""
+
+    def __init__(self, model: Model, context) -> None:
+        x = context.data.train.x
+        rng = np.random.default_rng(context.finetune.seed)
+        rows = rng.choice(len(x), size=min(len(x), CALIBRATION_ROWS), replace=False)
+        sample = model.fit_inputs(np.ascontiguousarray(x[np.sort(rows)], dtype=np.float32))
+        self.batches = iter(
+            {model.input_name: sample[start : start + CALIBRATION_BATCH]}
+            for start in range(0, len(sample), CALIBRATION_BATCH)
+        )
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self.batches, None)
+
+
+def _check_runs(model: Model, context) -> None:
+    """Refuse to hand on a graph that ONNX Runtime cannot load or run."""
+    import onnxruntime as ort
+
+    x = model.fit_inputs(np.ascontiguousarray(context.data.train.x[:8], dtype=np.float32))
+    try:
+        session = ort.InferenceSession(model.to_bytes(), providers=["CPUExecutionProvider"])
+        session.run(None, {model.input_name: x})
+    except Exception as error:  # ORT raises its own types, one per failure kind
+        raise ModelError(
+            f"the quantized graph of {model.name!r} does not run in ONNX Runtime ({error}); "
+            "try another quantize mode or leave quantize out"
+        ) from error
