@@ -68,10 +68,15 @@ def quantize(model: Model, config: Quantize, context) -> Model:
 
 
 def _to_fp16(proto):
-    # (importing it appends onnxruntime/transformers to sys.path: ONNX Runtime's own doing)
+    # (importing these appends onnxruntime/transformers to sys.path: ONNX Runtime's own doing)
     from onnxruntime.transformers.float16 import convert_float_to_float16
+    from onnxruntime.transformers.onnx_model import OnnxModel
 
-    return convert_float_to_float16(proto, keep_io_types=True)
+    converted = convert_float_to_float16(proto, keep_io_types=True)
+    # it appends the input Casts after the nodes that read them: ONNX Runtime runs that, but
+    # the ONNX checker (and other runtimes) require nodes in topological order
+    OnnxModel.graph_topological_sort(converted.graph)
+    return converted
 
 
 def _to_int8(model: Model, mode: str, context, folder: Path) -> Path:
@@ -98,7 +103,11 @@ def _to_int8(model: Model, mode: str, context, folder: Path) -> Path:
 
 
 class Calibration:
-    """ONNX Runtime's ``CalibrationDataReader``: batches of training rows, chosen with the seed."""
+    """Batches of training rows, chosen with the seed, for calibration.
+
+    ONNX Runtime's ``CalibrationDataReader`` accepts any object with ``get_next`` (its
+    ``__subclasshook__``), so this module need not import onnxruntime when thrifty loads.
+    """
 
     def __init__(self, model: Model, context) -> None:
         x = context.data.train.x

@@ -1,0 +1,97 @@
+"""Quantize makes the exported graph int8 or fp16: it runs in ONNX Runtime, shrinks, and keeps
+its accuracy."""
+
+import warnings
+
+import onnx
+import pytest
+from onnx import TensorProto
+
+import thrifty as th
+from thrifty.compress import FineTune, Prune, Quantize, parse_recipe
+from thrifty.errors import DataError
+
+FAST = FineTune(epochs=2)
+MODES = ("fp16", "int8-dynamic", "int8-static")
+
+
+@pytest.fixture(scope="module")
+def quantized(digits, digits_baseline):
+    """Each mode's result, made once: quantizing is deterministic and takes no fine-tuning."""
+    return {mode: th.compress(digits_baseline, [Quantize(mode)], digits) for mode in MODES}
+
+
+def matrices(model) -> list[onnx.TensorProto]:
+    """Initializers of two or more dimensions: the weight matrices (not scales or biases)."""
+    return [t for t in model.proto.graph.initializer if len(t.dims) >= 2]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_mode_keeps_accuracy_in_onnxruntime(
+    digits, digits_baseline, quantized, accuracy, mode
+):
+    onnx.checker.check_model(quantized[mode].proto, full_check=True)
+    assert accuracy(quantized[mode], digits) >= accuracy(digits_baseline, digits) - 0.02
+    assert quantized[mode].metadata["recipe"] == f"quantize:{mode}"
+    assert quantized[mode].module is None  # the torch module would no longer be what runs
+
+
+@pytest.mark.parametrize("mode", ["int8-dynamic", "int8-static"])
+def test_int8_stores_weights_in_a_quarter_of_the_bytes(digits_baseline, quantized, mode):
+    model = quantized[mode]
+    assert {t.data_type for t in matrices(model)} == {TensorProto.INT8}
+    # weights shrink 4x; scales, zero points, int32 biases and the graph's text remain
+    assert len(digits_baseline.to_bytes()) / len(model.to_bytes()) > 2.5
+
+
+def test_fp16_halves_the_weights_and_keeps_float32_at_the_edges(digits_baseline, quantized):
+    model = quantized["fp16"]
+    assert {t.data_type for t in model.proto.graph.initializer} == {TensorProto.FLOAT16}
+    assert len(digits_baseline.to_bytes()) / len(model.to_bytes()) > 1.8
+    edges = [*model.proto.graph.input, *model.proto.graph.output]
+    assert {v.type.tensor_type.elem_type for v in edges} == {TensorProto.FLOAT}
+
+
+def test_quantize_must_come_last(digits, digits_baseline):
+    with pytest.raises(DataError, match="quantize last"):
+        th.compress(digits_baseline, [Quantize("int8-dynamic"), Prune(0.5)], digits)
+
+
+@pytest.mark.parametrize("mode", ["int8", "int4", "FP16", ""])
+def test_unknown_modes_are_refused(mode):
+    with pytest.raises(DataError, match="quantize mode"):
+        Quantize(mode)
+    with pytest.raises(DataError):
+        parse_recipe(f"quantize:{mode}")
+
+
+def test_a_recipe_in_text_prunes_then_quantizes(digits, digits_baseline, accuracy):
+    result = th.compress(digits_baseline, "prune:0.5,quantize:int8-static", digits, finetune=FAST)
+    assert result.metadata["recipe"] == "prune:0.5,quantize:int8-static"
+    assert {t.data_type for t in matrices(result)} == {TensorProto.INT8}
+    assert accuracy(result, digits) >= accuracy(digits_baseline, digits) - 0.03
+
+
+@pytest.fixture(scope="module")
+def sklearn_mlp(digits, tmp_path_factory):
+    """scikit-learn's MLP by skl2onnx: MatMul + Add layers, a Cast and a label head."""
+    from skl2onnx import to_onnx
+    from sklearn.neural_network import MLPClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not converged in 200 iterations; accurate enough
+        classifier = MLPClassifier((32,), random_state=0).fit(digits.train.x, digits.train.y)
+    proto = to_onnx(classifier, digits.train.x[:1], options={"zipmap": False})
+    path = tmp_path_factory.mktemp("sklearn") / "mlp.onnx"
+    path.write_bytes(proto.SerializeToString())
+    return th.load(path)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_graph_from_another_converter_quantizes(digits, sklearn_mlp, accuracy, mode):
+    """Regressions: fp16 must retype the Cast; per-channel int8-static must not meet a fused
+    Gemm whose bias is 2-D (ONNX Runtime 1.32 fails on it)."""
+    result = th.compress(sklearn_mlp, [Quantize(mode)], digits)
+    onnx.checker.check_model(result.proto, full_check=True)
+    assert accuracy(result, digits) >= accuracy(sklearn_mlp, digits) - 0.02
+    assert len(result.to_bytes()) < len(sklearn_mlp.to_bytes())
