@@ -25,6 +25,7 @@ test-fast: setup
 bench: setup
 	$(BIN)/python benchmarks/runtimes.py
 	$(BIN)/python benchmarks/pack.py
+	$(BIN)/python benchmarks/compression.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -29,7 +29,7 @@ def digits_model(tmp_path_factory):
 
 def test_version_and_help():
     assert thrifty("--version").stdout.strip() == f"thrifty {th.__version__}"
-    for command in ("profile", "train", "demo"):
+    for command in ("profile", "train", "demo", "compress", "pack", "unpack", "inspect"):
         result = thrifty(command, "--help")
         assert result.returncode == 0 and "Example: thrifty" in result.stdout
 
@@ -112,3 +112,45 @@ def test_train_writes_a_working_onnx(tmp_path):
     report = json.loads(result.stdout)
     assert report["test"] > 0.9 and (tmp_path / "bc.onnx").is_file()
     assert th.profile(tmp_path / "bc.onnx", "breast-cancer").quality.value == report["test"]
+
+
+def test_compress_writes_a_packed_model_and_compares(tmp_path, digits_model):
+    result = thrifty(
+        "compress",
+        str(digits_model),
+        "--data",
+        "digits",
+        "--recipe",
+        "prune:0.8,share:4",
+        "-o",
+        "small.thrifty",
+        "--epochs",
+        "2",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["after"]["storage"]["format"] == "thrifty"
+    assert document["after"]["storage"]["bytes"] < document["before"]["storage"]["bytes"] / 5
+    assert (tmp_path / "small.thrifty").is_file()
+
+
+@pytest.mark.parametrize(
+    ("recipe", "message"),
+    [("crop:0.5", "recipe item 'crop:0.5'"), ("quantize:int8-static,prune:0.5", "quantize last")],
+)
+def test_compress_refuses_bad_recipes(tmp_path, digits_model, recipe, message):
+    result = thrifty(
+        "compress",
+        str(digits_model),
+        "--data",
+        "digits",
+        "--recipe",
+        recipe,
+        "-o",
+        "x.thrifty",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1 and message in result.stderr
+    assert not (tmp_path / "x.thrifty").exists()
