@@ -1,9 +1,8 @@
 """How close pack's entropy coding comes to the entropy bound, and how fast unpack decodes.
 
-Builds a compressed LeNet-300-100 the way Deep Compression's last two steps do (magnitude
-pruning to 8% of the weights per layer, then k-means weight sharing to 32 values per layer with
-linear initialisation), but with no recovery fine-tuning: this benchmark measures the coder, not
-accuracy. The baseline is trained on Fashion-MNIST once and cached in out/bench/.
+Compresses LeNet-300-100 with the recipe of benchmarks/compression.py (gradual pruning, then
+k-means weight sharing, with recovery fine-tuning; the baseline is trained on Fashion-MNIST once
+and cached in out/bench/), packs it, and looks at what pack made of it.
 
 For every symbol stream in the packed file (sparse positions, codebook indices) it prints the
 coded bytes (frequency table included) against the stream's order-0 empirical entropy,
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import thrifty as th
+from compression import FINETUNE, RECIPES
 from thrifty.pack.coders import decode_stream
 from thrifty.pack.reader import read_header
 
@@ -37,25 +37,9 @@ def baseline() -> th.Model:
     return th.load(path)
 
 
-def compress(model: th.Model, keep: float = 0.08, clusters: int = 32) -> th.Model:
-    """Prune each weight matrix to its largest ``keep`` share, then share values by k-means."""
-    import onnx
-    from onnx import numpy_helper
-    from sklearn.cluster import KMeans
-
-    proto = onnx.ModelProto()
-    proto.CopyFrom(model.proto)
-    for tensor in proto.graph.initializer:
-        weights = numpy_helper.to_array(tensor).copy()
-        if weights.ndim == 2:
-            weights[np.abs(weights) < np.quantile(np.abs(weights), 1 - keep)] = 0
-            nonzero = weights[weights != 0].reshape(-1, 1)
-            start = np.linspace(nonzero.min(), nonzero.max(), clusters).reshape(-1, 1)
-            kmeans = KMeans(clusters, init=start, n_init=1, random_state=0).fit(nonzero)
-            shared = kmeans.cluster_centers_[kmeans.labels_, 0].astype(np.float32)
-            weights[weights != 0] = shared
-        tensor.CopyFrom(numpy_helper.from_array(weights, tensor.name))
-    return th.Model(proto=proto, name="lenet-300-100-pruned-shared", source="benchmark")
+def compress(model: th.Model, data) -> th.Model:
+    """The compression benchmark's LeNet-300-100 recipe, with recovery fine-tuning."""
+    return th.compress(model, RECIPES["lenet-300-100"], data, finetune=FINETUNE)
 
 
 def streams(path: Path) -> list[dict]:
@@ -117,9 +101,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
+    data = th.datasets.load("fashion-mnist")
     dense = baseline()
-    model = compress(dense)
-    path = CACHE / "lenet-300-100-pruned-shared.thrifty"
+    model = compress(dense, data)
+    path = CACHE / "lenet-300-100-for-pack.thrifty"
     th.pack(model, path)
     rows = streams(path)
     coded = [r for r in rows if r["coder"] in ("rans", "zstd")]
@@ -149,8 +134,8 @@ def show(rows: list[dict], document: dict) -> None:
 
     table = Table(
         title="pack: coded bytes against the order-0 entropy bound, per stream",
-        caption="LeNet-300-100 pruned to 8% and shared to 32 values per layer, not fine-tuned. "
-        "'table' is a rANS stream's frequency table (its model); 'code' leaves it out.",
+        caption=f"LeNet-300-100 compressed by {RECIPES['lenet-300-100']}. 'table' is a rANS "
+        "stream's frequency table (its model); 'code' leaves it out.",
     )
     columns = ("stream", "coder", "symbols", "bytes", "table", "bound", "code", "all")
     for column in columns:

@@ -20,11 +20,13 @@ def test_entropy_of_a_known_stream():
     assert bench.entropy_bytes(symbols) == 125.0
 
 
-def test_streams_of_a_pruned_model(tmp_path):
+def test_streams_of_a_compressed_model(tmp_path, digits):
     import thrifty as th
+    from thrifty.compress import FineTune
 
-    model = th.load(th.models.build("lenet-300-100", (1, 28, 28), 10), input_shape=(1, 28, 28))
-    th.pack(bench.compress(model, keep=0.1, clusters=8), tmp_path / "m.thrifty")
+    model = th.load(th.models.build("tabular-mlp", (64,), 10), input_shape=(64,))
+    small = th.compress(model, "prune:0.9,share:3", digits, finetune=FineTune(epochs=0))
+    th.pack(small, tmp_path / "m.thrifty")
     rows = bench.streams(tmp_path / "m.thrifty")
     assert "fc1.weight values" in {row["tensor"] for row in rows}
     for row in rows:

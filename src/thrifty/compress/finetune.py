@@ -9,9 +9,10 @@ from thrifty.errors import DataError
 
 @dataclass(frozen=True)
 class FineTune:
-    epochs: int = 8  # at most, after each technique; early stopping on validation usually ends it
-    patience: int = 2  # epochs without a better validation score before stopping
-    learning_rate: float = 5e-4  # half of training's: recovery starts from good weights
+    epochs: int = 20  # at most, after each technique; early stopping on validation usually ends it
+    patience: int = 4  # epochs without a better validation score before stopping
+    learning_rate: float = 3e-3  # above training's: a pruned network must move to recover, and
+    # the rate halves after every epoch without a better validation score
     batch_size: int = 128
     seed: int = 0
     max_seconds: float | None = None  # per recovery run; the best epoch so far is kept
@@ -37,7 +38,7 @@ def recover(module, context, *, epochs: int | None = None):
     config = TrainConfig(
         epochs=epochs,
         patience=settings.patience,
-        decay_after=settings.patience,
+        decay_after=1,
         batch_size=settings.batch_size,
         learning_rate=settings.learning_rate,
         seed=settings.seed,

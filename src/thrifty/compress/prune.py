@@ -55,7 +55,8 @@ def prune(module, config: Prune, context):
             target = targets.get(weight.name, 0.0) * fraction
             masks[weight.name] = _mask(weight, target, masks.get(weight.name))
         context.say(f"prune step {step}/{steps}: {fraction * config.sparsity:.1%} of weights")
-        recover(module, context, epochs=None if step == steps else 1)
+        last = step == steps
+        recover(module, context, epochs=None if last else max(1, context.finetune.epochs // 8))
     bake(module)
     return module
 
