@@ -26,6 +26,7 @@ bench: setup
 	$(BIN)/python benchmarks/runtimes.py
 	$(BIN)/python benchmarks/pack.py
 	$(BIN)/python benchmarks/compression.py
+	$(BIN)/python benchmarks/compute.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
