@@ -80,8 +80,40 @@ def test_recipe_text_names_channels():
         parse_recipe("channels:1")
 
 
-def test_a_graph_converted_from_onnx_is_refused(tmp_path, digits, digits_baseline):
-    """Its weights live in a ParameterDict, with no Linear layer for Torch-Pruning to cut."""
-    digits_baseline.save(tmp_path / "m.onnx")
+@pytest.mark.parametrize("name", ["tabular-mlp", "lenet-5"])
+def test_an_onnx_file_shrinks_too(tmp_path, name):
+    """Gemm and Conv nodes of a file become real layers, so Torch-Pruning can cut them; the
+    smaller weights go back into the same graph, which still runs and agrees."""
+    shape, rows = ((64,), 200) if name == "tabular-mlp" else ((1, 28, 28), 60)
+    rng = np.random.default_rng(0)
+    x = rng.random((rows, *shape), dtype=np.float32)
+    data = from_rows("random", x, rng.integers(0, 10, rows), 0, source="test")
+    model = th.load(th.models.build(name, shape, 10), input_shape=shape)
+    model.save(tmp_path / "m.onnx")
+    small = th.compress(
+        th.load(tmp_path / "m.onnx"), [Channels(0.5)], data, finetune=FineTune(epochs=0)
+    )
+    before = {t.name: tuple(t.dims) for t in model.proto.graph.initializer}
+    after = {t.name: tuple(t.dims) for t in small.proto.graph.initializer}
+    assert sum(np.prod(d) for d in after.values()) < 0.4 * sum(np.prod(d) for d in before.values())
+    assert after[list(after)[-2]][0] == 10  # the output layer keeps its ten classes
+    onnx.checker.check_model(small.proto)
+    out = th.open_session(small).run(data.test.x)
+    assert out.shape == (len(data.test), 10)
+    np.testing.assert_allclose(
+        out, th.open_session(small, "torch").run(data.test.x), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_a_graph_without_gemm_or_conv_is_refused(tmp_path, digits):
+    """scikit-learn's MLP exports MatMul + Add: no layer for Torch-Pruning to cut."""
+    from skl2onnx import to_onnx
+    from sklearn.neural_network import MLPClassifier
+
+    classifier = MLPClassifier((16,), max_iter=20, random_state=0).fit(
+        digits.train.x, digits.train.y
+    )
+    proto = to_onnx(classifier, digits.train.x[:1], options={"zipmap": False})
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
     with pytest.raises(DataError, match="Linear or Conv layers"):
         th.compress(th.load(tmp_path / "m.onnx"), [Channels(0.5)], digits, finetune=FAST)

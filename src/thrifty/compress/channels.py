@@ -42,9 +42,8 @@ def channels(module, config: Channels, context):
     layers = _prunable(module)
     if not layers:
         raise DataError(
-            "channels pruning needs a torch module with Linear or Conv layers (a zoo model or "
-            f"your own); {type(module).__name__} has none (an ONNX graph converted to torch keeps "
-            "its weights in a ParameterDict): pass the torch module, or use prune instead"
+            "channels pruning needs Linear or Conv layers (Gemm or Conv nodes in an ONNX "
+            f"graph); {type(module).__name__} has none: use prune instead"
         )
     example = torch.from_numpy(np.ascontiguousarray(context.data.train.x[:EXAMPLE_ROWS]))
     pruner = tp.pruner.BasePruner(

@@ -19,7 +19,12 @@ from thrifty.models.model import Model
 
 
 def to_torch(model: Model):
-    """A module computing ``model``'s primary output; floating-point weights are parameters."""
+    """A module computing ``model``'s primary output; floating-point weights are parameters.
+
+    Gemm and 2-D Conv nodes with their weights in the graph become real ``nn.Linear`` and
+    ``nn.Conv2d`` layers, so that structured pruning (Torch-Pruning) can see and shrink them;
+    every other node runs as a PyTorch function.
+    """
     import torch
     from onnx import numpy_helper
 
@@ -30,48 +35,106 @@ def to_torch(model: Model):
             f"model {model.name!r} uses ONNX operators {missing} that thrifty cannot run in "
             f"PyTorch; run it on onnxruntime instead (supported: {', '.join(sorted(OPS))})"
         )
+    arrays = {t.name: numpy_helper.to_array(t) for t in model.proto.graph.initializer}
 
     class OnnxModule(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
+            self.layers = torch.nn.ModuleDict()
             self.weights = torch.nn.ParameterDict()
             self.constants: dict[str, Any] = {}
-            self.keys: dict[str, str] = {}  # ONNX name -> parameter key (dots are not allowed)
-            for index, tensor in enumerate(model.proto.graph.initializer):
-                array = numpy_helper.to_array(tensor)
+            self.sources: dict[str, tuple[str, str]] = {}  # ONNX name -> (layer or "", key)
+            for index, node in enumerate(nodes):
+                layer = _layer(node, arrays)
+                if layer is not None:
+                    self.layers[f"n{index}"] = layer
+                    for name, attribute in zip(node.input[1:], ("weight", "bias"), strict=False):
+                        self.sources[name] = (f"n{index}", attribute)
+            for index, (name, array) in enumerate(arrays.items()):
                 value = torch.from_numpy(np.array(array, copy=True))
+                if name in self.sources:
+                    continue
                 if value.is_floating_point():
-                    key = f"w{index}"
-                    self.keys[tensor.name] = key
-                    self.weights[key] = torch.nn.Parameter(value)
+                    self.sources[name] = ("", f"w{index}")  # ParameterDict keys cannot hold dots
+                    self.weights[f"w{index}"] = torch.nn.Parameter(value)
                 else:
-                    self.constants[tensor.name] = value
+                    self.constants[name] = value
+
+        def value(self, name: str):
+            layer, key = self.sources[name]
+            return getattr(self.layers[layer], key) if layer else self.weights[key]
 
         def forward(self, x):
             values = {model.input_name: x, **self.constants}
-            values.update({name: self.weights[key] for name, key in self.keys.items()})
-            for node in nodes:
-                inputs = [values[name] if name else None for name in node.input]
-                outputs = OPS[node.op_type](_attributes(node), *inputs)
+            for index, node in enumerate(nodes):
+                if f"n{index}" in self.layers:
+                    outputs = self.layers[f"n{index}"](values[node.input[0]])
+                else:
+                    inputs = [self._input(values, name) for name in node.input]
+                    outputs = OPS[node.op_type](_attributes(node), *inputs)
                 outputs = outputs if isinstance(outputs, tuple) else (outputs,)
                 values.update(zip(node.output, outputs, strict=False))
             return values[model.output_name]
 
+        def _input(self, values, name):
+            if not name:
+                return None
+            return values[name] if name in values else self.value(name)
+
     return OnnxModule()
 
 
+def _layer(node, arrays):
+    """An ``nn.Linear`` or ``nn.Conv2d`` for a plain Gemm or 2-D Conv node, else None."""
+    import torch
+
+    weights = [arrays.get(name) for name in node.input[1:]]
+    if not weights or any(w is None for w in weights):
+        return None
+    a = _attributes(node)
+    if (
+        node.op_type == "Gemm"
+        and a.get("transB") == 1
+        and not a.get("transA")
+        and (a.get("alpha", 1.0) == 1.0 and a.get("beta", 1.0) == 1.0 and weights[-1].ndim == 1)
+    ):
+        out_features, in_features = weights[0].shape
+        layer = torch.nn.Linear(in_features, out_features, bias=len(weights) == 2)
+    elif node.op_type == "Conv" and weights[0].ndim == 4 and a.get("group", 1) == 1:
+        out_channels, in_channels, *kernel = weights[0].shape
+        layer = torch.nn.Conv2d(
+            in_channels,
+            out_channels,
+            tuple(kernel),
+            stride=tuple(a.get("strides", [1, 1])),
+            padding=_pads(a, 2),
+            dilation=tuple(a.get("dilations", [1, 1])),
+            bias=len(weights) == 2,
+        )
+    else:
+        return None
+    with torch.no_grad():
+        for parameter, value in zip(layer.parameters(), weights, strict=True):
+            parameter.copy_(torch.from_numpy(np.array(value, copy=True)))
+    return layer
+
+
 def with_weights(model: Model, module) -> Model:
-    """``model``'s graph with the weights of ``module`` (made by :func:`to_torch`) written back."""
+    """``model``'s graph with the weights of ``module`` (made by :func:`to_torch`) written back.
+
+    Shapes may have changed (structured pruning); intermediate shape annotations are dropped
+    so that ONNX Runtime infers them afresh.
+    """
     import onnx
     from onnx import numpy_helper
 
     proto = onnx.ModelProto()
     proto.CopyFrom(model.proto)
     for tensor in proto.graph.initializer:
-        key = module.keys.get(tensor.name)
-        if key is not None:
-            value = module.weights[key].detach().cpu().numpy()
-            tensor.CopyFrom(numpy_helper.from_array(value.astype(value.dtype), tensor.name))
+        if tensor.name in module.sources:
+            value = module.value(tensor.name).detach().cpu().numpy()
+            tensor.CopyFrom(numpy_helper.from_array(value, tensor.name))
+    del proto.graph.value_info[:]
     return Model(proto=proto, name=model.name, source=model.source, metadata=dict(model.metadata))
 
 
