@@ -34,7 +34,7 @@ VARIANTS = {
 
 
 def run(name: str, data, *, threads: int, rounds: int, budget_s: float) -> dict:
-    trainable = as_zoo_module(baseline(name, data), name, data)
+    trainable = baseline(name, data)
     models = {
         variant: trainable
         if recipe is None
@@ -59,17 +59,6 @@ def run(name: str, data, *, threads: int, rounds: int, budget_s: float) -> dict:
     for entry in entries:
         entry["speedup"] = entry["samples_per_s"] / fp32
     return {"model": name, "threads": threads, "entries": entries}
-
-
-def as_zoo_module(base: th.Model, name: str, data) -> th.Model:
-    """The cached baseline as a zoo torch module (Channels prunes Linear/Conv layers)."""
-    import torch
-    from onnx import numpy_helper
-
-    module = th.models.build(name, data.input_shape, 10)
-    weights = {t.name: numpy_helper.to_array(t) for t in base.proto.graph.initializer}
-    module.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in weights.items()})
-    return th.load(module, input_shape=data.input_shape, name=name)
 
 
 def main() -> int:

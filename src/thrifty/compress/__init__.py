@@ -15,7 +15,6 @@ by recovery fine-tuning, and returns a new :class:`thrifty.Model`; the original 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 from thrifty.compress.channels import Channels
@@ -63,11 +62,7 @@ def compress(
     stages = [_handler(step).stage for step in steps]
     if stages != sorted(stages, key=("torch", "onnx").index):
         raise DataError("put quantize last in a recipe: it works on the exported graph")
-    data = (
-        data
-        if isinstance(data, Dataset)
-        else load_data(data if isinstance(data, str | Path) else str(data))
-    )
+    data = data if isinstance(data, Dataset) else load_data(data)
     model = load(model, input_shape=data.input_shape)
     converted = model.module is None
     module = to_torch(model) if converted else copy.deepcopy(model.module)

@@ -73,7 +73,10 @@ def layer_sparsities(module, config: Prune, context) -> dict[str, float]:
     if config.sparsity == 0:
         return {}
     sizes = np.array([w.tensor.numel() for w in layers], dtype=np.float64)
-    drops = np.array([_sensitivity(module, w, context) for w in layers])  # layers x grid
+    from thrifty.models.train import validation_score
+
+    base = validation_score(module, context.data)
+    drops = np.array([_sensitivity(module, w, base, context) for w in layers])  # layers x grid
     grid = np.array((0.0, *GRID))
     for tolerance in np.unique(np.concatenate([[0.0], drops.ravel()])):
         chosen = np.array([_highest(grid, d, tolerance) for d in drops])
@@ -92,11 +95,10 @@ def _highest(grid: np.ndarray, drops: np.ndarray, tolerance: float) -> float:
     return float(grid[1 + fits[-1]]) if len(fits) else 0.0
 
 
-def _sensitivity(module, weight: Weight, context) -> np.ndarray:
-    """Validation score lost by pruning ``weight`` alone at each sparsity of the grid."""
+def _sensitivity(module, weight: Weight, base: float, context) -> np.ndarray:
+    """Validation score lost (from ``base``) by pruning ``weight`` alone at each sparsity."""
     from thrifty.models.train import validation_score
 
-    base = validation_score(module, context.data)
     original = weight.tensor.detach().clone()
     drops = []
     with torch.no_grad():

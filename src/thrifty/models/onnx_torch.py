@@ -36,6 +36,7 @@ def to_torch(model: Model):
             f"PyTorch; run it on onnxruntime instead (supported: {', '.join(sorted(OPS))})"
         )
     arrays = {t.name: numpy_helper.to_array(t) for t in model.proto.graph.initializer}
+    attributes = [_attributes(node) for node in nodes]  # parsed once, not on every forward
 
     class OnnxModule(torch.nn.Module):
         def __init__(self) -> None:
@@ -71,7 +72,7 @@ def to_torch(model: Model):
                     outputs = self.layers[f"n{index}"](values[node.input[0]])
                 else:
                     inputs = [self._input(values, name) for name in node.input]
-                    outputs = OPS[node.op_type](_attributes(node), *inputs)
+                    outputs = OPS[node.op_type](attributes[index], *inputs)
                 outputs = outputs if isinstance(outputs, tuple) else (outputs,)
                 values.update(zip(node.output, outputs, strict=False))
             return values[model.output_name]
