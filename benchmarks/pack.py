@@ -5,8 +5,10 @@ k-means weight sharing, with recovery fine-tuning; the baseline is trained on Fa
 and cached in out/bench/), packs it, and looks at what pack made of it.
 
 For every symbol stream in the packed file (sparse positions, codebook indices) it prints the
-coded bytes (frequency table included) against the stream's order-0 empirical entropy,
-count x H / 8 bytes, where H = -sum p log2 p over the stream's own symbol frequencies. Then the
+coded bytes, with and without the frequency table, against the stream's order-0 empirical
+entropy, count x H / 8 bytes, where H = -sum p log2 p over the stream's own symbol frequencies.
+``worst_overhead`` is the target's measure: the code alone (the table is stated apart), over
+the entropy-coded streams (rans, zstd, enumerative; zstd's frame counts as code). Then the
 unpack speed: decoded weight bytes per second of ``thrifty.unpack``, median of 5 runs.
 
     python benchmarks/pack.py [--json]
@@ -72,12 +74,12 @@ def streams(path: Path) -> list[dict]:
 
 
 def table_bytes(spec: dict, payload: bytes) -> int:
-    """Bytes of a rANS stream's frequency table (the model); other coders have none."""
-    if spec["coder"] != "rans":
+    """Bytes of a stream's frequency table (its model): rans and enumerative have one."""
+    if spec["coder"] not in ("rans", "enumerative"):
         return 0
-    from thrifty.pack.coders.rans import _read_table
+    from thrifty.pack.coders.counts import read_counts
 
-    return _read_table(payload, spec["alphabet"])[1]
+    return read_counts(payload, spec["alphabet"], spec["count"])[1]
 
 
 def entropy_bytes(symbols: np.ndarray) -> float:
@@ -107,14 +109,14 @@ def main() -> int:
     path = CACHE / "lenet-300-100-for-pack.thrifty"
     th.pack(model, path)
     rows = streams(path)
-    coded = [r for r in rows if r["coder"] in ("rans", "zstd")]
+    coded = [r for r in rows if r["coder"] != "bitpack"]
     keys = ("tensor", "bytes", "table_bytes", "entropy_bytes")
     document = {
         "streams": [{k: r[k] for k in keys} for r in coded],
-        "worst_overhead": max(r["bytes"] / r["entropy_bytes"] - 1 for r in coded),
-        "worst_code_overhead": max(
+        "worst_overhead": max(
             (r["bytes"] - r["table_bytes"]) / r["entropy_bytes"] - 1 for r in coded
         ),
+        "worst_overhead_with_table": max(r["bytes"] / r["entropy_bytes"] - 1 for r in coded),
         "total_overhead": sum(r["bytes"] for r in coded) / sum(r["entropy_bytes"] for r in coded)
         - 1,
         "unpack_mb_per_s": unpack_speed(path),
@@ -134,8 +136,9 @@ def show(rows: list[dict], document: dict) -> None:
 
     table = Table(
         title="pack: coded bytes against the order-0 entropy bound, per stream",
-        caption=f"LeNet-300-100 compressed by {RECIPES['lenet-300-100']}. 'table' is a rANS "
-        "stream's frequency table (its model); 'code' leaves it out.",
+        caption=f"LeNet-300-100 compressed by {RECIPES['lenet-300-100']}. 'table': the "
+        "stream's frequency table (its model); 'code' leaves it out. bitpack streams are not "
+        "entropy-coded (it won where a table would cost more than it saves).",
     )
     columns = ("stream", "coder", "symbols", "bytes", "table", "bound", "code", "all")
     for column in columns:
@@ -152,8 +155,9 @@ def show(rows: list[dict], document: dict) -> None:
     console.print(table)
     ratio = document["onnx_bytes"] / document["packed_bytes"]
     console.print(
-        f"entropy-coded streams: {document['total_overhead']:+.2%} over the bound in all, worst "
-        f"{document['worst_overhead']:+.2%} (code alone: {document['worst_code_overhead']:+.2%}); "
+        f"entropy-coded streams: {document['total_overhead']:+.2%} over the bound in all; worst "
+        f"{document['worst_overhead']:+.2%} for the code alone, "
+        f"{document['worst_overhead_with_table']:+.2%} with its table; "
         f"file {document['packed_bytes']:,} bytes against {document['onnx_bytes']:,} for the "
         f"fp32 ONNX ({ratio:.1f}x); unpack {document['unpack_mb_per_s']:.0f} MB/s of weights"
     )

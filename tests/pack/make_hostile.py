@@ -27,17 +27,20 @@ FOLDER = Path(__file__).parent / "hostile"
 
 
 def base_model():
-    """Six weights in every layout and coder: raw, zstd, codebook, bitpack, rans, bitmask, gaps."""
+    """Six weights in every layout and coder: raw, zstd, codebook, bitpack, rans, enumerative,
+    bitmask, gaps."""
     import onnx
     from onnx import helper, numpy_helper
 
     rng = np.random.default_rng(0)
+    every_8th = np.zeros(2400, np.float16)  # regular positions: gaps, of one repeated symbol
+    every_8th[7::8] = rng.standard_normal(300)  # about 290 distinct values: no codebook
     weights = {
         "w.dense": np.array([1, 2, 3, 4], np.float32),
         "w.mask": rng.choice(4, 256, p=[0.7, 0.2, 0.05, 0.05]).astype(np.uint8),
-        "w.gaps": np.bincount([3, 500, 998], [7, -7, 1], minlength=1000).astype(np.int16),
-        "w.codebook": np.array([0.5, -1.5, 2.0, 0.25], np.float32)[rng.integers(0, 4, 200)],
-        "w.bitmask": np.where(rng.random(600) < 0.2, rng.standard_normal(600), 0).astype("f2"),
+        "w.gaps": every_8th,
+        "w.codebook": np.array([0.5, -1.5, 2.0, 0.25], np.float32)[rng.integers(0, 4, 203)],
+        "w.bitmask": np.where(rng.random(4800) < 0.02, rng.standard_normal(4800), 0).astype("f2"),
         "w.zstd": np.tile(np.arange(64, dtype=np.uint8), 8),
     }
     x, y = (helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, [1, 4]) for name in "xy")
@@ -189,22 +192,32 @@ def bomb_all(body: bytes, header) -> bytes:
     return body
 
 
+def enumerative_budget(body: bytes, header) -> bytes:
+    """w.bitmask declares a bitmask of 2^19 + 1 enumerative symbols: too much work to decode."""
+    entry = header["tensors"][4]
+    entry["shape"] = [2**19 + 1]
+    entry["positions"].update(coder="enumerative", count=2**19 + 1)
+    return body
+
+
 def alias(body: bytes, header) -> bytes:
     header["tensors"].append({**header["tensors"][0], "name": "w.alias"})  # the same bytes twice
     return body
 
 
-MASK_SPEC, MASK = encode_stream((np.arange(1000) % 300 == 0).astype(np.uint8), 2)  # 4 ones
+MASK_SPEC, MASK = encode_stream((np.arange(2400) % 700 == 0).astype(np.uint8), 2)  # 4 ones
 MASK += bytes(6)  # ... and 3 values
 RAW_3 = {"method": "raw", "coder": "raw", "count": 3, "length": 6}
 MASK_FIELDS = {"positions": {"method": "bitmask", **MASK_SPEC}, "values": RAW_3}
-GAPS_SPEC, GAPS = encode_stream(np.array([3, 496, 600]), 601)  # indices 3, 500, 1101 of 1000
+GAPS_SPEC, GAPS = encode_stream(np.array([3, 496, 2000]), 2001)  # indices 3, 500, 2501 of 2400
 GAPS_POS = {"method": "gaps", **GAPS_SPEC}
-INDEX_3 = CODERS["bitpack"].encode(np.full(92, 3), 4)  # w.mask: 92 indices of 2 bits, table 3
+INDEX_3 = CODERS["bitpack"].encode(np.full(256, 3), 4)  # w.mask: 256 indices of 2 bits, table 3
+BITPACK_3 = {"method": "codebook", "table": 3, "table_length": 3, "coder": "bitpack"}
+BITPACK_3.update(count=256, alphabet=3, length=len(INDEX_3))
 RANS_1 = {"method": "codebook", "table": 1, "table_length": 4, "coder": "rans"}
 RANS_1.update(count=4, alphabet=1, length=2)
 TABLE_4 = b"\x00\x04"  # a rans table, dense form, counting 4 symbols; and no code
-RANS_4097 = {"method": "gaps", "coder": "rans", "count": 3, "alphabet": 4097, "length": 4}
+RANS_4097 = {"method": "gaps", "coder": "rans", "count": 300, "alphabet": 4097, "length": 5}
 # zstd magic; single segment, 8-byte content size 2^40; one last raw block of one byte
 ZSTD_BOMB = b"\x28\xb5\x2f\xfd\xe0" + (2**40).to_bytes(8, "little") + b"\x09\x00\x00\x00"
 ZSTD_FIELDS = {"method": "raw", "coder": "zstd", "count": 512, "length": len(ZSTD_BOMB)}
@@ -253,7 +266,7 @@ CASES: list[tuple[str, str, Callable[[Pack], bytes]]] = [
     ("bomb-total", "DecodedSizeTooLarge", on_body(bomb_all)),
     ("unknown-layout", "InvalidHeader", at("tensors", 0, "layout", value="diagonal")),
     ("dense-count-mismatch", "InvalidHeader", at("tensors", 3, "values", "count", value=199)),
-    ("stream-lengths-mismatch", "InvalidHeader", at("tensors", 2, "positions", "length", value=5)),
+    ("stream-lengths-mismatch", "InvalidHeader", at("tensors", 2, "positions", "length", value=6)),
     ("sparse-more-values", "InvalidHeader", at("tensors", 2, "positions", "count", value=1001)),
     ("codebook-table-257", "InvalidHeader", at("tensors", 3, "values", "table", value=257)),
     ("unknown-stream-coder", "InvalidHeader", at("tensors", 3, "values", "coder", value="lzw")),
@@ -266,11 +279,25 @@ CASES: list[tuple[str, str, Callable[[Pack], bytes]]] = [
     ("body-checksum", "RecordChecksumMismatch", at("body_sha256", value=sha(b""))),
     ("record-checksum", "RecordChecksumMismatch", at("tensors", 5, "sha256", value=sha(b""))),
     ("bitmask-count-mismatch", "CorruptStream", rec("w.gaps", lambda r: MASK, **MASK_FIELDS)),
-    ("gaps-past-end", "CorruptStream", rec("w.gaps", lambda r: GAPS + r[-6:], positions=GAPS_POS)),
-    ("codebook-index-out-of-range", "CorruptStream", rec("w.mask", lambda r: r[:-23] + INDEX_3)),
-    ("bitpack-padding-set", "CorruptStream", rec("w.gaps", lambda r: flip(r, 3, 0x80))),
+    (
+        "gaps-past-end",
+        "CorruptStream",
+        rec("w.gaps", lambda r: GAPS + r[-6:], positions=GAPS_POS, values=RAW_3),
+    ),
+    (
+        "codebook-index-out-of-range",
+        "CorruptStream",
+        rec("w.mask", lambda r: r[:3] + INDEX_3, values=BITPACK_3),
+    ),
+    (
+        "bitpack-padding-set",
+        "CorruptStream",
+        rec("w.codebook", lambda r: flip(r, len(r) - 1, 0x80)),
+    ),
     ("rans-alphabet-1", "CorruptStream", rec("w.dense", lambda r: r[:4] + TABLE_4, values=RANS_1)),
     ("rans-table-count", "CorruptStream", rec("w.bitmask", lambda r: flip(r, 1))),
+    ("enumerative-rank-past-end", "CorruptStream", rec("w.mask", lambda r: r[:-1] + b"\xff")),
+    ("enumerative-budget", "DecodedSizeTooLarge", on_body(enumerative_budget)),
     ("zstd-bomb", "CorruptStream", rec("w.zstd", lambda r: ZSTD_BOMB, values=ZSTD_FIELDS)),
     ("graph-not-onnx", "CorruptStream", on_graph(lambda model: b"\x0a\xff\xff\xff\xff\x0f")),
     ("graph-external-data", "UnsafeModel", on_graph(external)),

@@ -28,7 +28,8 @@ def streams(draw):
 
 
 def applies(name: str, count: int, alphabet: int) -> bool:
-    return name != "rans" or (count >= 1 and 2 <= alphabet <= 4096)
+    limit = {"rans": 2**32, "enumerative": 4096}.get(name)
+    return limit is None or (1 <= count <= limit and 2 <= alphabet <= 4096)
 
 
 @pytest.mark.parametrize("name", CODERS)
@@ -81,6 +82,30 @@ def test_bitpack_and_rans_bytes_are_pinned():
     # sparse table: form 1, 3 symbols used: 0 (count 1), 5 (skip 4, count 1), 900 (skip 894, 3)
     wide = np.array([0, 900, 900, 5, 900])
     assert CODERS["rans"].encode(wide, 1000).hex() == "010300010401fe06035f350021"
+
+
+def test_enumerative_bytes_are_pinned():
+    """The table, then the rank among the 8! / (2! 1! 3! 2!) = 1680 orderings, in 2 bytes."""
+    symbols = np.array([0, 3, 2, 3, 2, 0, 2, 1])
+    assert (
+        CODERS["enumerative"].encode(symbols, 4).hex() == "00020103028b01"
+    )  # rank 395, checked by listing all 1680
+    assert CODERS["enumerative"].encode(np.sort(symbols), 4).hex() == "00020103020000"  # rank 0
+    assert CODERS["enumerative"].encode(np.zeros(9, int), 2).hex() == "000900"  # one ordering
+
+
+@SETTINGS
+@given(stream=streams())
+def test_enumerative_code_is_never_above_the_entropy(stream):
+    """The rank alone (the table aside) takes at most ceil(count x H / 8) bytes."""
+    symbols, alphabet = stream
+    payload = CODERS["enumerative"].encode(symbols, alphabet)
+    if payload is None:
+        return
+    from thrifty.pack.coders.counts import read_counts
+
+    _, table = read_counts(payload, alphabet, len(symbols))
+    assert len(payload) - table <= np.ceil(entropy_bytes(symbols, alphabet) + 1e-9)
 
 
 @pytest.mark.parametrize("name", CODERS)
@@ -251,6 +276,24 @@ def test_zstd_refuses_a_bomb_before_decompressing(monkeypatch):
 def test_rans_refuses_bad_tables_and_codes(payload, count, alphabet):
     with pytest.raises(CorruptStream):
         CODERS["rans"].decode(payload, count, alphabet)
+
+
+@pytest.mark.parametrize(
+    "payload, count, alphabet",
+    [
+        (b"\x00\x02\x01\x03\x02" + (1680).to_bytes(2, "little"), 8, 4),  # rank = orderings
+        (b"\x00\x02\x01\x03\x02" + b"\x8b", 8, 4),  # the rank's last byte missing
+        (b"\x00\x02\x01\x03\x02" + b"\x8b\x01\x00", 8, 4),  # a byte too many
+        (b"\x00\x09\x00\x00", 9, 2),  # a rank where there is one ordering
+        (b"\x00\x02\x02", 5, 2),  # counts sum to 4, not 5
+        (b"\x00" + b"\x00" * 4097, 0, 4097),  # alphabet over 4096
+        (b"\x00\x00", 0, 2),  # nothing to code
+        (b"\x00\x00\x81\x20", 4097, 2),  # over 4096 symbols
+    ],
+)
+def test_enumerative_refuses_bad_ranks(payload, count, alphabet):
+    with pytest.raises(CorruptStream):
+        CODERS["enumerative"].decode(payload, count, alphabet)
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,18 @@ def mutants(draw) -> bytes:
     return fuzz.reseal(bytes(data)) if draw(st.booleans()) else bytes(data)
 
 
-NAMES = ["raw", "zstd", "rans", "bitpack", "dense", "sparse", "bitmask", "gaps", "codebook"]
+NAMES = [
+    "raw",
+    "zstd",
+    "rans",
+    "enumerative",
+    "bitpack",
+    "dense",
+    "sparse",
+    "bitmask",
+    "gaps",
+    "codebook",
+]
 NAMES += ["float32", "bfloat16", "bool", "uint64", "w.dense", "graph", ""]
 INTS = [0, 1, 2, 3, 63, 64, 255, 256, 257, 4096, 4097, 2**31, 2**32, 2**32 + 1, 2**63 - 1]
 INTS += [2**63, 2**64, -1, -(2**63)]

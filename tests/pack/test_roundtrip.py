@@ -142,11 +142,33 @@ def test_the_examples_take_every_layout_method_and_coder(tmp_path):
     """The explicit examples alone cover every encoding, so none is left to chance."""
     tensors = [t for group in EXAMPLES for t in group]
     tensors.append(np.tile(np.arange(64, dtype=np.uint8), 8))  # zstd wins on repeats
-    tensors.append((np.random.default_rng(0).random(2000) < 0.3).astype(np.float32))
+    rng = np.random.default_rng(0)
+    tensors.append((rng.random(2000) < 0.3).astype(np.float32))
+    # sparse layouts win where the values are too many for a codebook
+    tensors.append(np.where(rng.random(4800) < 0.02, rng.standard_normal(4800), 0).astype("f2"))
+    tensors.append(np.zeros(2400, np.float32))
+    tensors[-1][7::8] = rng.standard_normal(300)  # regular positions: gaps of one value
+    tensors.append(np.float32([0.5, -1.5, 2, 0.25])[rng.integers(0, 4, 203)])  # bitpack wins
     names = [f"t{i}" for i in range(len(tensors))]
     header = write_pack(model(tensors, names), tmp_path / "m.thrifty")
     seen = " ".join(describe(entry) for entry in header["tensors"])
-    for word in ["dense raw/raw", "raw/zstd", "codebook", "bitmask", "gaps", "bitpack", "rans"]:
+    words = ["dense raw/raw", "raw/zstd", "codebook", "bitmask", "gaps", "bitpack", "rans"]
+    for word in [*words, "enumerative"]:
         assert word in seen, (word, seen)
     packed = read_pack(tmp_path / "m.thrifty")
     assert all(same_bits(packed.arrays[n], t) for n, t in zip(names, tensors, strict=True))
+
+
+def test_enumerative_coding_stops_at_the_files_budget(tmp_path, monkeypatch):
+    """Past MAX_ENUMERATIVE_SYMBOLS a file's further tensors use the next best coders."""
+    import thrifty.pack.writer as writer
+
+    masks = [(np.random.default_rng(i).random(1000) < 0.1).astype(np.float32) for i in range(3)]
+    names = ["a", "b", "c"]
+    coders = lambda header: [t["values"]["coder"] for t in header["tensors"]]  # noqa: E731
+    assert coders(write_pack(model(masks, names), tmp_path / "all.thrifty")) == ["enumerative"] * 3
+    monkeypatch.setattr(writer, "MAX_ENUMERATIVE_SYMBOLS", 2500)
+    header = write_pack(model(masks, names), tmp_path / "budget.thrifty")
+    assert coders(header) == ["enumerative"] * 2 + ["rans"]
+    packed = read_pack(tmp_path / "budget.thrifty")
+    assert all(same_bits(packed.arrays[n], t) for n, t in zip(names, masks, strict=True))

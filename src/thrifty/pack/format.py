@@ -18,6 +18,8 @@ MAX_TENSOR_BYTES = 4 * 2**30  # decoded, one tensor
 MAX_TOTAL_BYTES = 16 * 2**30  # decoded, all tensors
 MAX_GRAPH_BYTES = 256 * 2**20  # the serialized graph without its weights
 MAX_CODEBOOK = 256
+# enumerative coding costs Python-integer work per symbol: a file holds at most this many
+MAX_ENUMERATIVE_SYMBOLS = 2**19
 SMALL_TENSOR = (
     64  # elements: fewer are stored dense and raw, where any coding costs more than it saves
 )

@@ -23,6 +23,7 @@ from thrifty.pack.format import (
     DTYPES,
     MAX_CODEBOOK,
     MAX_DIMS,
+    MAX_ENUMERATIVE_SYMBOLS,
     MAX_GRAPH_BYTES,
     MAX_TENSOR_BYTES,
     MAX_TENSORS,
@@ -33,7 +34,7 @@ from thrifty.pack.format import (
 SHA256 = re.compile(r"[0-9a-f]{64}")
 INT_LIMIT = 2**63
 TOP_KEYS = {"format", "version", "graph", "tensors", "body_sha256", "metadata"}
-STREAM_CODERS = {"bitpack", "rans", "zstd"}
+STREAM_CODERS = {"bitpack", "rans", "zstd", "enumerative"}
 MAX_ALPHABET = 2**32
 
 
@@ -104,6 +105,19 @@ def check_header(header: dict) -> None:
         names.add(entry["name"])
         if total > MAX_TOTAL_BYTES:
             raise DecodedSizeTooLarge(f"tensors decode to over {MAX_TOTAL_BYTES} bytes in all")
+    work = sum(enumerative_symbols(entry) for entry in tensors)
+    if work > MAX_ENUMERATIVE_SYMBOLS:
+        raise DecodedSizeTooLarge(
+            f"enumerative streams hold {work} symbols in all, over {MAX_ENUMERATIVE_SYMBOLS}"
+        )
+
+
+def enumerative_symbols(entry: dict[str, Any]) -> int:
+    """Symbols in the entry's enumerative streams, the costly ones to decode."""
+    streams = (entry.get("positions"), entry.get("values"))
+    return sum(
+        s["count"] for s in streams if isinstance(s, dict) and s.get("coder") == "enumerative"
+    )
 
 
 def check_tensor(entry: Any, where: str) -> int:

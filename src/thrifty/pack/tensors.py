@@ -6,6 +6,7 @@ Everything works on the elements' bit patterns (``BITS``), so coding is exact fo
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -17,17 +18,20 @@ from thrifty.pack.format import BITS, DTYPES, MAX_CODEBOOK, SMALL_TENSOR, numpy_
 BYTES = 256  # a stream of raw bytes is a stream of symbols of alphabet 256
 
 
-def encode_tensor(name: str, array: np.ndarray, dtype: str) -> tuple[dict[str, Any], bytes]:
-    """The smallest encoding of ``array``: its header entry (without offset, sha256) and record."""
+def encode_tensor(
+    name: str, array: np.ndarray, dtype: str, coders: dict[str, Any] = CODERS
+) -> tuple[dict[str, Any], bytes]:
+    """The smallest encoding of ``array`` whose streams use ``coders``: its header entry (without
+    offset, sha256) and record."""
     width = DTYPES[dtype][0]
     flat = np.ascontiguousarray(array).reshape(-1).view(BITS[width])
-    values, payload = _raw(flat) if len(flat) < SMALL_TENSOR else _values(flat, width)
+    values, payload = _raw(flat) if len(flat) < SMALL_TENSOR else _values(flat, width, coders)
     candidates = [({"layout": "dense", "values": values}, payload)]
     if len(flat) >= SMALL_TENSOR:
         nonzero = flat != 0
         if not nonzero.all():
-            candidates.append(_sparse(flat, nonzero, width))
-    fields, record = min(candidates, key=lambda c: len(c[1]))
+            candidates.append(_sparse(flat, nonzero, width, coders))
+    fields, record = min(candidates, key=_file_bytes)
     entry = {"name": name, "dtype": dtype, "shape": list(array.shape), "length": len(record)}
     return {**entry, **fields}, record
 
@@ -51,21 +55,30 @@ def decode_tensor(entry: dict[str, Any], record: memoryview | bytes) -> np.ndarr
     return flat.view(numpy_dtype(entry["dtype"])).reshape(entry["shape"])
 
 
-def _sparse(flat: np.ndarray, nonzero: np.ndarray, width: int):
+def _file_bytes(candidate: tuple[dict[str, Any], bytes]) -> int:
+    """What a candidate adds to the file: its record and its fields in the JSON header (a sparse
+    layout's positions take about 100 bytes there, more than some records save)."""
+    fields, record = candidate
+    return len(record) + len(json.dumps(fields, separators=(",", ":")))
+
+
+def _sparse(flat: np.ndarray, nonzero: np.ndarray, width: int, coders: dict[str, Any]):
     index = np.flatnonzero(nonzero)
     gaps = np.diff(index, prepend=-1) - 1
     options = [("bitmask", nonzero.astype(np.uint8), 2)]
     if len(gaps):
         options.append(("gaps", gaps, int(gaps.max()) + 1))
-    coded = [(method, *encode_stream(symbols, alphabet)) for method, symbols, alphabet in options]
+    coded = [
+        (method, *encode_stream(symbols, alphabet, coders)) for method, symbols, alphabet in options
+    ]
     method, spec, payload = min(coded, key=lambda c: len(c[2]))
-    values, value_bytes = _values(flat[index], width)
+    values, value_bytes = _values(flat[index], width, coders)
     return {"layout": "sparse", "positions": {"method": method, **spec}, "values": values}, (
         payload + value_bytes
     )
 
 
-def _values(values: np.ndarray, width: int) -> tuple[dict[str, Any], bytes]:
+def _values(values: np.ndarray, width: int, coders: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     """Raw bytes, zstd of them, or a codebook: whichever is smallest."""
     options = [_raw(values)]
     packed = CODERS["zstd"].encode(np.frombuffer(values.tobytes(), np.uint8), BYTES)
@@ -78,7 +91,7 @@ def _values(values: np.ndarray, width: int) -> tuple[dict[str, Any], bytes]:
         )
     table, indices = np.unique(values, return_inverse=True)
     if 0 < len(table) <= MAX_CODEBOOK:
-        spec, payload = encode_stream(indices.reshape(-1), len(table))
+        spec, payload = encode_stream(indices.reshape(-1), len(table), coders)
         fields = {"method": "codebook", "table": len(table), "table_length": table.nbytes}
         options.append(({**fields, **spec}, table.tobytes() + payload))
     return min(options, key=lambda option: len(option[1]))

@@ -9,8 +9,11 @@ from typing import Any
 
 from thrifty.atomic import write_atomic
 from thrifty.pack.coders import CODERS
-from thrifty.pack.format import MAGIC, ONNX_TO_NAME, PREAMBLE, VERSION
+from thrifty.pack.format import MAGIC, MAX_ENUMERATIVE_SYMBOLS, ONNX_TO_NAME, PREAMBLE, VERSION
+from thrifty.pack.header import enumerative_symbols
 from thrifty.pack.tensors import BYTES, encode_tensor
+
+WITHOUT_ENUMERATIVE = {name: coder for name, coder in CODERS.items() if name != "enumerative"}
 
 
 def write_pack(proto, path: str | Path, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -23,9 +26,13 @@ def write_pack(proto, path: str | Path, metadata: dict[str, Any] | None = None) 
     graph.CopyFrom(proto)
     weights = [t for t in graph.graph.initializer if t.data_type in ONNX_TO_NAME]
     entries, records = [], []
+    budget = MAX_ENUMERATIVE_SYMBOLS
     for tensor in weights:
-        dtype = ONNX_TO_NAME[tensor.data_type]
-        entry, record = encode_tensor(tensor.name, numpy_helper.to_array(tensor), dtype)
+        args = tensor.name, numpy_helper.to_array(tensor), ONNX_TO_NAME[tensor.data_type]
+        entry, record = encode_tensor(*args)
+        if enumerative_symbols(entry) > budget:  # spent on earlier tensors: the next best coders
+            entry, record = encode_tensor(*args, coders=WITHOUT_ENUMERATIVE)
+        budget -= enumerative_symbols(entry)
         entries.append(entry)
         records.append(record)
     kept = [t for t in graph.graph.initializer if t.data_type not in ONNX_TO_NAME]

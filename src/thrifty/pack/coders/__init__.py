@@ -1,4 +1,4 @@
-"""The three coders of a stream of symbols (docs/FORMAT.md, "Streams of symbols").
+"""The four coders of a stream of symbols (docs/FORMAT.md, "Streams of symbols").
 
 ``encode_stream`` tries every coder that applies and keeps the smallest payload; ties go to the
 first of ``CODERS`` in order, so the same symbols always give the same bytes. ``decode_stream``
@@ -18,15 +18,19 @@ from typing import Any
 import numpy as np
 
 from thrifty.errors import CorruptStream, InvalidHeader
-from thrifty.pack.coders import bitpack, rans, zstd
+from thrifty.pack.coders import bitpack, enumerative, rans, zstd
 
-CODERS = {"bitpack": bitpack, "rans": rans, "zstd": zstd}  # order breaks ties
+# Order breaks ties: the fastest decoders first.
+CODERS = {"bitpack": bitpack, "rans": rans, "zstd": zstd, "enumerative": enumerative}
 
 __all__ = ["CODERS", "decode_stream", "encode_stream"]
 
 
-def encode_stream(symbols: np.ndarray, alphabet: int) -> tuple[dict[str, Any], bytes]:
-    """The smallest coding of ``symbols`` (each below ``alphabet``): its description and payload."""
+def encode_stream(
+    symbols: np.ndarray, alphabet: int, coders: dict[str, Any] = CODERS
+) -> tuple[dict[str, Any], bytes]:
+    """The smallest coding of ``symbols`` (each below ``alphabet``) by one of ``coders``, which
+    must include bitpack: its description and payload."""
     symbols = np.asarray(symbols)
     if not 1 <= alphabet <= bitpack.MAX_ALPHABET:
         raise ValueError(f"alphabet must be between 1 and 2^32, got {alphabet}")
@@ -39,7 +43,7 @@ def encode_stream(symbols: np.ndarray, alphabet: int) -> tuple[dict[str, Any], b
             f"symbols must lie in [0, {alphabet}), got {symbols.min()}..{symbols.max()}"
         )
     best = None
-    for name, coder in CODERS.items():
+    for name, coder in coders.items():
         payload = coder.encode(symbols, alphabet)
         if payload is not None and (best is None or len(payload) < len(best[1])):
             best = name, payload
