@@ -40,6 +40,9 @@ _LAZY = {
     "pack": "thrifty.pack",
     "unpack": "thrifty.pack",
     "inspect": "thrifty.pack",
+    "ship": "thrifty.ship",
+    "push": "thrifty.ship",
+    "pull": "thrifty.ship",
 }
 
 __all__ = ["ThriftyError", "__version__", "errors", *_LAZY]
@@ -64,6 +67,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from thrifty import models as models
     from thrifty import predict as predict
     from thrifty import report as report
+    from thrifty import ship as ship
     from thrifty.compress import compress as compress
     from thrifty.measure import Bill as Bill
     from thrifty.measure import Cost as Cost
@@ -78,3 +82,5 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from thrifty.pack import pack as pack
     from thrifty.pack import unpack as unpack
     from thrifty.predict import open_session as open_session
+    from thrifty.ship import pull as pull
+    from thrifty.ship import push as push

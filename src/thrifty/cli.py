@@ -249,6 +249,89 @@ def _existing(path: str) -> Path:
     return Path(path)
 
 
+Store = Annotated[str, typer.Argument(help="A folder, s3://bucket/prefix or http(s):// URL.")]
+Jobs = Annotated[int, typer.Option(help="Chunks moved at once.")]
+
+
+@app.command(epilog="Example: thrifty push lenet.thrifty s3://bucket/models lenet@2")
+def push(
+    file: Annotated[str, typer.Argument(help="The file to publish (any file; .thrifty best).")],
+    store: Store,
+    name: Annotated[
+        str, typer.Argument(help="name@version; a bare name takes the file's digest as version.")
+    ],
+    tag: Annotated[str, typer.Option(help="The tag to point at this version.")] = "latest",
+    jobs: Jobs = 8,
+) -> None:
+    """Upload only the chunks the store lacks, then publish the version."""
+    from thrifty.report.text import human_bytes
+    from thrifty.ship import push
+
+    pushed = push(file, store, name, tag=tag, jobs=jobs, progress=sys.stderr.isatty())
+    m = pushed.manifest
+    typer.echo(
+        f"pushed {m.name}@{m.version} ({human_bytes(m.size)}): moved "
+        f"{human_bytes(pushed.moved_bytes)}, already there {human_bytes(pushed.saved_bytes)}"
+    )
+
+
+@app.command(epilog="Example: thrifty pull s3://bucket/models lenet@2 -o lenet.thrifty")
+def pull(
+    store: Store,
+    ref: Annotated[str, typer.Argument(help="name@version, name@tag, or name (its latest).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    jobs: Jobs = 8,
+    cache: Annotated[
+        Path | None, typer.Option(help="Chunk cache folder (default $THRIFTY_CACHE).")
+    ] = None,
+) -> None:
+    """Fetch a version: only chunks the local cache lacks, each verified; resumable."""
+    from thrifty.report.text import human_bytes
+    from thrifty.ship import pull
+
+    pulled = pull(store, ref, output, cache=cache, jobs=jobs, progress=sys.stderr.isatty())
+    m = pulled.manifest
+    typer.echo(
+        f"pulled {m.name}@{m.version} into {output} ({human_bytes(m.size)}): moved "
+        f"{human_bytes(pulled.moved_bytes)}, from the cache {human_bytes(pulled.saved_bytes)}"
+    )
+
+
+@app.command(name="ls", epilog="Example: thrifty ls s3://bucket/models")
+def list_store(store: Store, as_json: AsJson = False) -> None:
+    """List every name@version in a store, with its size and tags."""
+    from thrifty.report.text import human_bytes
+    from thrifty.ship import list_versions
+
+    versions = list_versions(store)
+    if as_json:
+        rows = [
+            {"name": v.manifest.name, "version": v.manifest.version, "size": v.manifest.size,
+             "sha256": v.manifest.sha256, "created": v.manifest.created, "tags": list(v.tags)}
+            for v in versions
+        ]  # fmt: skip
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name@version", "size", "created", "tags", title=f"versions in {store}")
+    for v in versions:
+        m = v.manifest
+        table.add_row(f"{m.name}@{m.version}", human_bytes(m.size), m.created, " ".join(v.tags))
+    Console().print(table)
+
+
+@app.command(epilog="Example: thrifty gc ./store")
+def gc(store: Store) -> None:
+    """Remove the chunks no manifest names. Run it when no push is in flight."""
+    from thrifty.report.text import human_bytes
+    from thrifty.ship import collect_garbage
+
+    collected = collect_garbage(store)
+    typer.echo(f"removed {collected.chunks} chunks, {human_bytes(collected.bytes)}")
+
+
 @app.command(epilog="Example: thrifty demo")
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes its files.")] = Path("out/demo"),

@@ -31,6 +31,12 @@
     │   ├── TrailingBytes                 bytes after the last record
     │   ├── RecordChecksumMismatch        record or body bytes that do not match their SHA-256
     │   └── CorruptStream                 a stream that does not decode as declared
+    ├── StoreError (OSError)              a model store that cannot be used as asked
+    │   ├── NotInStore                    a name, version, tag or chunk the store lacks
+    │   ├── ManifestError                 a manifest that breaks a rule of docs/STORE.md
+    │   ├── ChunkMismatch                 bytes that kept failing their SHA-256 check
+    │   ├── TransferInterrupted           a connection that dropped mid-chunk (pull resumes)
+    │   └── VersionExists                 other bytes already pushed as that name@version
     └── RuntimeUnavailable (RuntimeError) a device or runtime that is not on this machine
 
 Each message says what was wrong, what was given, and what to do. The CLI prints it as one line
@@ -158,3 +164,27 @@ class RecordChecksumMismatch(PackFormatError):
 
 class CorruptStream(PackFormatError):
     """A stream that does not decode to what its header declares."""
+
+
+class StoreError(ThriftyError, OSError):
+    """A model store that cannot be used as asked: unreachable, refusing, or a bad name."""
+
+
+class NotInStore(StoreError):
+    """A name, version, tag or chunk that the store does not hold."""
+
+
+class ManifestError(StoreError):
+    """A manifest that breaks a rule of docs/STORE.md (fields, limits, sizes)."""
+
+
+class ChunkMismatch(StoreError):
+    """Bytes that kept failing their SHA-256 check after every retry."""
+
+
+class TransferInterrupted(StoreError):
+    """A connection that dropped while a chunk was moving; pulling again resumes the chunk."""
+
+
+class VersionExists(StoreError):
+    """Other bytes were already pushed as this name@version; versions are immutable."""

@@ -1,0 +1,80 @@
+"""Cutting a file into chunks (docs/STORE.md, "Chunking").
+
+A .thrifty file is cut where its records begin and end, so an unchanged tensor, whose record
+pack writes byte for byte the same, is the same chunk in every version. Any other file is cut
+by content (FastCDC), so an edit moves only the chunks around it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from thrifty.pack.format import MAGIC
+from thrifty.pack.header import check_records
+from thrifty.pack.reader import read_header
+from thrifty.ship.manifest import Chunk
+
+RECORD_SPLIT = 4 * 2**20  # records larger than this are cut every RECORD_SPLIT bytes
+CDC_AVERAGE, CDC_MIN, CDC_MAX = 64 * 2**10, 16 * 2**10, 256 * 2**10
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One chunk of a file: where it lies, and its address."""
+
+    offset: int
+    chunk: Chunk
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A file cut into chunks: the pieces in order, the whole file's SHA-256, and how."""
+
+    pieces: tuple[Piece, ...]
+    size: int
+    sha256: str
+    chunking: str
+
+
+def cut_file(path: Path) -> Cut:
+    """Cut ``path`` into chunks and hash each, reading the file once through a memory map."""
+    with path.open("rb") as handle:
+        size = path.stat().st_size
+        if size == 0:
+            return Cut((), 0, hashlib.sha256().hexdigest(), "fastcdc")
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            view = memoryview(data)
+            try:
+                thrifty = bytes(view[: len(MAGIC)]) == MAGIC
+                chunking = "thrifty-records" if thrifty else "fastcdc"
+                bounds = _record_bounds(view) if thrifty else _content_bounds(view)
+                pieces = tuple(
+                    Piece(start, Chunk(hashlib.sha256(view[start:end]).hexdigest(), end - start))
+                    for start, end in bounds
+                )
+                digest = hashlib.sha256(view).hexdigest()
+            finally:
+                view.release()
+    return Cut(pieces, size, digest, chunking)
+
+
+def _record_bounds(data: memoryview) -> Iterator[tuple[int, int]]:
+    """The preamble and header, then each record in file order, large ones split."""
+    header, body = read_header(data)  # a damaged header is a PackFormatError, named
+    yield 0, body
+    for offset, length, _name in check_records(header, len(data) - body):
+        start = body + offset
+        for piece in range(start, start + length, RECORD_SPLIT):
+            yield piece, min(piece + RECORD_SPLIT, start + length)
+
+
+def _content_bounds(data: memoryview) -> Iterator[tuple[int, int]]:
+    from pyfastcdc import FastCDC
+
+    chunker = FastCDC(CDC_AVERAGE, min_size=CDC_MIN, max_size=CDC_MAX, normalized_chunking=1)
+    for chunk in chunker.cut_buf(data):
+        yield chunk.offset, chunk.offset + chunk.length

@@ -1,0 +1,159 @@
+"""A store at a URL (docs/STORE.md): a folder, ``s3://``, ``memory://`` or ``http(s)://``.
+
+Folders, S3 and every other fsspec file system share one code path (``FsspecStore``). HTTP has
+its own (``HttpStore``, on httpx) because resuming a chunk needs what fsspec's HTTP layer hides:
+the status of a Range request (206, or 200 meaning "start over") and the strong ETag to send in
+``If-Range`` (RFC 9110); and because writing goes through ``thrifty serve``, whose answers
+(401, 409, 413) must reach the user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from thrifty.atomic import write_atomic
+from thrifty.errors import NotInStore, StoreError, TransferInterrupted
+from thrifty.ship.layout import SHA256, manifest_path, tag_path
+from thrifty.ship.manifest import Manifest
+
+BLOCK = 2**20  # bytes per read while copying a chunk
+
+
+class Store(Protocol):
+    url: str
+
+    def read(self, path: str) -> bytes:
+        """The object's bytes; NotInStore when it is missing."""
+
+    def exists(self, path: str) -> bool: ...
+
+    def write(self, path: str, data: bytes) -> None:
+        """Store the object whole or not at all."""
+
+    def fetch(self, path: str, partial: Path, moved: Callable[[int], None]) -> None:
+        """Append the object's bytes past ``partial``'s length to it (see docs/STORE.md, Pull),
+        telling ``moved`` of each block that came over the wire; TransferInterrupted when the
+        connection drops (the partial keeps what came)."""
+
+    def listing(self, strict: bool = False) -> tuple[list[Manifest], dict[tuple[str, str], str]]:
+        """Every manifest, and every tag as (name, tag) -> version. A manifest that does not
+        parse is skipped, or with ``strict`` raised (gc must not guess)."""
+
+    def chunks(self) -> dict[str, int]:
+        """Every chunk held: its SHA-256 and size."""
+
+    def delete(self, path: str) -> None: ...
+
+
+def open_store(url: str | Path, token: str | None = None) -> Store:
+    """The store at ``url``: a folder path, or a URL fsspec or httpx speaks."""
+    text = str(url)
+    if text.startswith(("http://", "https://")):
+        from thrifty.ship.http import HttpStore
+
+        return HttpStore(text, token or os.environ.get("THRIFTY_TOKEN"))
+    return FsspecStore(text)
+
+
+def resolve(store: Store, name: str, version: str) -> Manifest:
+    """The manifest of ``name@version``, where ``version`` may also be a tag."""
+    try:
+        data = store.read(manifest_path(name, version))
+    except NotInStore:
+        try:
+            tag = json.loads(store.read(tag_path(name, version)))
+        except NotInStore:
+            raise NotInStore(
+                f"{name}@{version} is not in {store.url}: no such version or tag "
+                f"(see `thrifty ls {store.url}`)"
+            ) from None
+        except ValueError:
+            raise StoreError(f"tag {name}@{version} in {store.url} is not JSON") from None
+        data = store.read(manifest_path(name, tag.get("version") if isinstance(tag, dict) else ""))
+    return Manifest.from_bytes(data)
+
+
+class FsspecStore:
+    """A store on any fsspec file system; a local folder writes by temp file and rename."""
+
+    def __init__(self, url: str):
+        import fsspec
+
+        self.url = url
+        self.fs, root = fsspec.core.url_to_fs(url)
+        self.root = root.rstrip("/")
+        self.local = "file" in _protocols(self.fs)
+
+    def _full(self, path: str) -> str:
+        return f"{self.root}/{path}"
+
+    def read(self, path: str) -> bytes:
+        try:
+            return self.fs.cat_file(self._full(path))
+        except FileNotFoundError:
+            raise NotInStore(f"{path} is not in {self.url}") from None
+        except OSError as error:
+            raise StoreError(f"cannot read {path} from {self.url}: {error}") from None
+
+    def exists(self, path: str) -> bool:
+        return self.fs.exists(self._full(path))
+
+    def write(self, path: str, data: bytes) -> None:
+        try:
+            if self.local:
+                write_atomic(self._full(path), data)
+            else:  # object stores publish an object only once its upload completes
+                self.fs.pipe_file(self._full(path), data)
+        except OSError as error:
+            raise StoreError(f"cannot write {path} to {self.url}: {error}") from None
+
+    def fetch(self, path: str, partial: Path, moved: Callable[[int], None]) -> None:
+        start = partial.stat().st_size if partial.exists() else 0
+        try:
+            with self.fs.open(self._full(path), "rb") as source, partial.open("ab") as out:
+                source.seek(start)
+                while block := source.read(BLOCK):
+                    out.write(block)
+                    moved(len(block))
+        except FileNotFoundError:
+            raise NotInStore(f"{path} is not in {self.url}") from None
+        except OSError as error:
+            raise TransferInterrupted(f"reading {path} from {self.url} failed: {error}") from None
+
+    def listing(self, strict: bool = False) -> tuple[list[Manifest], dict[tuple[str, str], str]]:
+        manifests = []
+        for full in sorted(self.fs.glob(self._full("manifests/*/*.json"))):
+            try:
+                manifests.append(Manifest.from_bytes(self.fs.cat_file(full)))
+            except StoreError as error:
+                if strict:
+                    raise StoreError(f"{full}: {error}") from None
+        tags = {}
+        for full in sorted(self.fs.glob(self._full("tags/*/*.json"))):
+            name, tag = full.rsplit("/", 2)[-2:]
+            try:
+                version = json.loads(self.fs.cat_file(full))["version"]
+            except (ValueError, KeyError, TypeError, OSError):
+                continue
+            tags[name, tag.removesuffix(".json")] = version
+        return manifests, tags
+
+    def chunks(self) -> dict[str, int]:
+        found = self.fs.find(self._full("chunks"), detail=True) if self.exists("chunks") else {}
+        return {
+            full.rsplit("/", 1)[-1]: info["size"]
+            for full, info in found.items()
+            if SHA256.fullmatch(full.rsplit("/", 1)[-1])  # not a write's temporary file
+        }
+
+    def delete(self, path: str) -> None:
+        self.fs.rm_file(self._full(path))
+
+
+def _protocols(fs) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
