@@ -17,7 +17,6 @@ import httpx
 
 from thrifty.errors import NotInStore, StoreError, TransferInterrupted
 from thrifty.ship.manifest import Manifest
-from thrifty.ship.store import BLOCK
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 RETRIES = 3  # connection errors and 503s, with a short pause between
@@ -101,7 +100,7 @@ class HttpStore:
             _check(response, f"read {path} from {self.url}")
             _remember(tag_file, response.headers.get("ETag"))
             with partial.open("ab" if status == 206 else "wb") as out:
-                for block in response.iter_bytes(BLOCK):
+                for block in response.iter_bytes():  # as it comes: a cut keeps it
                     out.write(block)
                     moved(len(block))
         return None

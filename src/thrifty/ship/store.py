@@ -9,9 +9,10 @@ the status of a Range request (206, or 200 meaning "start over") and the strong 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -84,66 +85,76 @@ class FsspecStore:
         import fsspec
 
         self.url = url
-        self.fs, root = fsspec.core.url_to_fs(url)
+        with self._failing("open"):
+            self.fs, root = fsspec.core.url_to_fs(url)
         self.root = root.rstrip("/")
         self.local = "file" in _protocols(self.fs)
 
     def _full(self, path: str) -> str:
         return f"{self.root}/{path}"
 
-    def read(self, path: str) -> bytes:
+    @contextlib.contextmanager
+    def _failing(self, doing: str, error: type[StoreError] = StoreError) -> Iterator[None]:
+        """Backends raise their own errors (OSError, botocore's, aiohttp's): each becomes one
+        StoreError line naming the store; a missing object becomes NotInStore."""
         try:
-            return self.fs.cat_file(self._full(path))
+            yield
+        except StoreError:
+            raise
         except FileNotFoundError:
-            raise NotInStore(f"{path} is not in {self.url}") from None
-        except OSError as error:
-            raise StoreError(f"cannot read {path} from {self.url}: {error}") from None
+            raise NotInStore(f"cannot {doing}: not in {self.url}") from None
+        except Exception as failure:  # the backend's own error types, of any library
+            raise error(f"cannot {doing} in {self.url}: {failure}") from None
+
+    def read(self, path: str) -> bytes:
+        with self._failing(f"read {path}"):
+            return self.fs.cat_file(self._full(path))
 
     def exists(self, path: str) -> bool:
-        return self.fs.exists(self._full(path))
+        with self._failing(f"look up {path}"):
+            return self.fs.exists(self._full(path))
 
     def write(self, path: str, data: bytes) -> None:
-        try:
+        with self._failing(f"write {path}"):
             if self.local:
                 write_atomic(self._full(path), data)
             else:  # object stores publish an object only once its upload completes
                 self.fs.pipe_file(self._full(path), data)
-        except OSError as error:
-            raise StoreError(f"cannot write {path} to {self.url}: {error}") from None
 
     def fetch(self, path: str, partial: Path, moved: Callable[[int], None]) -> None:
         start = partial.stat().st_size if partial.exists() else 0
-        try:
-            with self.fs.open(self._full(path), "rb") as source, partial.open("ab") as out:
-                source.seek(start)
-                while block := source.read(BLOCK):
-                    out.write(block)
-                    moved(len(block))
-        except FileNotFoundError:
-            raise NotInStore(f"{path} is not in {self.url}") from None
-        except OSError as error:
-            raise TransferInterrupted(f"reading {path} from {self.url} failed: {error}") from None
+        with (
+            self._failing(f"read {path}", TransferInterrupted),
+            self.fs.open(self._full(path), "rb") as source,
+            partial.open("ab") as out,
+        ):
+            source.seek(start)
+            while block := source.read(BLOCK):
+                out.write(block)
+                moved(len(block))
 
     def listing(self, strict: bool = False) -> tuple[list[Manifest], dict[tuple[str, str], str]]:
-        manifests = []
-        for full in sorted(self.fs.glob(self._full("manifests/*/*.json"))):
-            try:
-                manifests.append(Manifest.from_bytes(self.fs.cat_file(full)))
-            except StoreError as error:
-                if strict:
-                    raise StoreError(f"{full}: {error}") from None
-        tags = {}
-        for full in sorted(self.fs.glob(self._full("tags/*/*.json"))):
-            name, tag = full.rsplit("/", 2)[-2:]
-            try:
-                version = json.loads(self.fs.cat_file(full))["version"]
-            except (ValueError, KeyError, TypeError, OSError):
-                continue
-            tags[name, tag.removesuffix(".json")] = version
+        manifests, tags = [], {}
+        with self._failing("list manifests"):
+            for full in sorted(self.fs.glob(self._full("manifests/*/*.json"))):
+                try:
+                    manifests.append(Manifest.from_bytes(self.fs.cat_file(full)))
+                except StoreError as error:
+                    if strict:
+                        raise StoreError(f"{full}: {error}") from None
+            for full in sorted(self.fs.glob(self._full("tags/*/*.json"))):
+                name, tag = full.rsplit("/", 2)[-2:]
+                try:
+                    tags[name, tag.removesuffix(".json")] = json.loads(self.fs.cat_file(full))[
+                        "version"
+                    ]
+                except (ValueError, KeyError, TypeError):
+                    continue
         return manifests, tags
 
     def chunks(self) -> dict[str, int]:
-        found = self.fs.find(self._full("chunks"), detail=True) if self.exists("chunks") else {}
+        with self._failing("list chunks"):
+            found = self.fs.find(self._full("chunks"), detail=True)
         return {
             full.rsplit("/", 1)[-1]: info["size"]
             for full, info in found.items()
@@ -151,7 +162,8 @@ class FsspecStore:
         }
 
     def delete(self, path: str) -> None:
-        self.fs.rm_file(self._full(path))
+        with self._failing(f"delete {path}"):
+            self.fs.rm_file(self._full(path))
 
 
 def _protocols(fs) -> tuple[str, ...]:

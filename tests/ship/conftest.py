@@ -1,0 +1,148 @@
+"""Real servers for the ship tests, each on a free loopback port and stopped afterwards: nginx
+serving a store folder read-only, moto's S3 server, and a fault-injecting static server."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from faulty import FaultyServer
+
+NGINX_CONF = """
+daemon off;
+user root;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    sendfile on;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        location / {{ limit_except GET HEAD {{ deny all; }} }}
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen | None = None, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with status {process.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Every test pulls through its own chunk cache, never the user's."""
+    monkeypatch.setenv("THRIFTY_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def store(tmp_path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def nginx(store):
+    """nginx (Debian's package) serving ``store`` read-only: yields its base URL."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        pytest.fail("nginx is not installed: apt-get install nginx-light (.ci/run does)")
+    prefix = store.parent / "nginx"
+    prefix.mkdir()
+    store.mkdir(exist_ok=True)
+    port = free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(prefix=prefix, port=port, root=store))
+    process = subprocess.Popen([binary, "-c", str(conf), "-p", str(prefix)])
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    """moto's S3 server (the S3 wire protocol) with one bucket: yields an s3:// store URL."""
+    from moto.server import ThreadedMotoServer
+    from s3fs import S3FileSystem
+
+    S3FileSystem.clear_instance_cache()  # cached instances keep an earlier server's address
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for key, value in {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    bucket = f"models-{uuid.uuid4().hex[:12]}"  # moto's state outlives one server
+    try:
+        import fsspec
+
+        fsspec.filesystem("s3", skip_instance_cache=True).mkdir(bucket)
+        yield f"s3://{bucket}/store"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def faulty(store):
+    """A static server over ``store`` whose answers the test can spoil (see faulty.py)."""
+    store.mkdir(exist_ok=True)
+    server = FaultyServer(store)
+    with server:
+        yield server
+
+
+def packed_model(path: Path, seed: int = 0, changed: tuple[str, ...] = (), size: int = 50_000):
+    """A .thrifty file of four weight tensors (``size`` float32 each); the tensors named in
+    ``changed`` get other values than with the same seed otherwise."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    from thrifty.pack.writer import write_pack
+
+    initializers = []
+    for index, name in enumerate(["w0", "w1", "w2", "w3"]):
+        rng = np.random.default_rng((seed, index, name in changed))
+        weights = rng.standard_normal(size).astype(np.float32)
+        initializers.append(numpy_helper.from_array(weights, name))
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+    graph.initializer.extend(initializers)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    write_pack(proto, path)
+    return path
