@@ -3,10 +3,6 @@ serving a store folder read-only, moto's S3 server, and a fault-injecting static
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -14,46 +10,8 @@ import numpy as np
 import pytest
 from faulty import FaultyServer
 
-NGINX_CONF = """
-daemon off;
-user root;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    sendfile on;
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-        location / {{ limit_except GET HEAD {{ deny all; }} }}
-    }}
-}}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen | None = None, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with status {process.returncode}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
+from thrifty.ship.nginx import free_port
+from thrifty.ship.nginx import nginx as serve_with_nginx
 
 
 @pytest.fixture(autouse=True)
@@ -70,23 +28,10 @@ def store(tmp_path) -> Path:
 
 @pytest.fixture
 def nginx(store):
-    """nginx (Debian's package) serving ``store`` read-only: yields its base URL."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(binary).exists():
-        pytest.fail("nginx is not installed: apt-get install nginx-light (.ci/run does)")
-    prefix = store.parent / "nginx"
-    prefix.mkdir()
+    """nginx (Debian's package; .ci/run installs it) serving ``store`` read-only: its URL."""
     store.mkdir(exist_ok=True)
-    port = free_port()
-    conf = prefix / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(prefix=prefix, port=port, root=store))
-    process = subprocess.Popen([binary, "-c", str(conf), "-p", str(prefix)])
-    try:
-        wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
+    with serve_with_nginx(store) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ It answers GET and HEAD like nginx: a strong ETag, single ``Range: bytes=a-`` re
 - ``"flip"``: flip one bit of the body;
 - ``"ignore-range"``: answer a Range request with 200 and the whole body;
 - ``"new-etag"``: from now on give the object another ETag, as if it had changed;
-- ``"slow"``: send the body 16 KiB at a time, 20 ms apart.
+- ``"slow"``: send the body 16 KiB at a time, 20 ms apart;
+- ``"refuse-range"``: answer a Range request with 416.
 
 ``server.requests`` records (path, Range, If-Range, status, bytes sent) for every request.
 """
@@ -94,7 +95,7 @@ def _handler(server: FaultyServer):
             if ranged and fault != "ignore-range" and (if_range is None or if_range == etag):
                 start = int(ranged.removeprefix("bytes=").split("-")[0])
             status = 206 if start else 200
-            if start >= len(body) > 0:
+            if start >= len(body) > 0 or (ranged and fault == "refuse-range"):
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{len(body)}")
                 self.send_header("Content-Length", "0")

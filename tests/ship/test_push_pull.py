@@ -12,7 +12,7 @@ from conftest import packed_model
 from thrifty.errors import NotInStore, StoreError, VersionExists
 from thrifty.pack.reader import read_header
 from thrifty.ship import collect_garbage, list_versions
-from thrifty.ship.cache import Cache
+from thrifty.ship.assembly import Assembly
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -105,8 +105,9 @@ def test_nginx_resumes_a_partial_chunk_with_range(nginx, store, versions, tmp_pa
     pushed = th.push(v1, store, "model@1")
     biggest = max(pushed.manifest.chunks, key=lambda c: c.size)
     data = (store / "chunks" / biggest.sha256[:2] / biggest.sha256).read_bytes()
-    cache = Cache()
-    cache.partial(biggest.sha256).write_bytes(data[:1000])  # as if a pull had been killed
+    killed = Assembly(tmp_path / "a.thrifty", pushed.manifest)  # as if a pull had been killed
+    killed.write(biggest, 0, data[:1000], None)
+    killed.close()
     pulled = th.pull(nginx, "model@1", tmp_path / "a.thrifty")
     assert (tmp_path / "a.thrifty").read_bytes() == v1.read_bytes()
     assert pulled.moved_bytes == v1.stat().st_size - 1000

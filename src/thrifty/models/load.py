@@ -16,7 +16,8 @@ TO_ONNX = (
 
 
 def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None):
-    """Load a model from an ``.onnx``, ``.keras`` or ``.thrifty`` file, or a ``torch.nn.Module``.
+    """Load a model from an ``.onnx``, ``.keras`` or ``.thrifty`` file, a ``torch.nn.Module``
+    or an ``onnx.ModelProto``.
 
     A module needs ``input_shape``, the shape of one sample, to be exported. Pickled files
     (``.pt``, ``.pth``, ``.pkl``) are refused: opening one can run arbitrary code.
@@ -29,6 +30,10 @@ def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str |
     """
     if isinstance(source, Model):
         return source
+    if type(source).__name__ == "ModelProto":  # onnx's, without importing onnx for every load
+        from thrifty.models.onnx_file import checked
+
+        return checked(source, name=name or source.graph.name, source="an ONNX ModelProto")
     if _is_module(source):
         if input_shape is None:
             raise ModelError("loading a torch module needs input_shape=, the shape of one sample")

@@ -35,12 +35,24 @@ def load_onnx(path: Path) -> Model:
     try:
         if any(True for _ in external_tensors(proto)):
             onnx.load_external_data_for_model(proto, str(folder))
+    except (OSError, ValueError) as error:
+        raise CorruptModel(
+            f"{path}: its external data does not load: {_first_line(error)}"
+        ) from error
+    return checked(proto, name=path.stem, source=str(path))
+
+
+def checked(proto, *, name: str, source: str) -> Model:
+    """A Model of an ONNX graph in memory, once the ONNX checker passes and it takes data."""
+    import onnx
+
+    try:
         onnx.checker.check_model(proto)
-    except (onnx.checker.ValidationError, OSError, ValueError) as error:
-        raise CorruptModel(f"{path} fails the ONNX checker: {_first_line(error)}") from error
+    except (onnx.checker.ValidationError, ValueError) as error:
+        raise CorruptModel(f"{source} fails the ONNX checker: {_first_line(error)}") from error
     if not any(True for _ in _real_inputs(proto)):
-        raise CorruptModel(f"{path} has no graph input; thrifty needs a model that takes data")
-    return Model(proto=proto, name=path.stem, source=str(path))
+        raise CorruptModel(f"{source} has no graph input; thrifty needs a model that takes data")
+    return Model(proto=proto, name=name, source=source)
 
 
 def external_tensors(proto):

@@ -1,19 +1,20 @@
-"""The local chunk cache: chunks of earlier pulls, so a new version moves only what
-changed; and the partial chunks of an interrupted pull, so it resumes where it stopped.
+"""Where earlier pulls left each chunk, so a new version moves only the chunks that changed.
 
-``$THRIFTY_CACHE`` (default ``~/.cache/thrifty``) holds ``chunks/<h2>/<sha256>``, each verified
-before it was added, and ``partial/<sha256>`` (with ``.etag`` beside it over HTTP).
+The cache holds no copies: it remembers, for every chunk of every file pulled, the file and
+offset where its bytes lie (``$THRIFTY_CACHE``, default ``~/.cache/thrifty``, one small entry
+per chunk under ``index/<h2>/<sha256>``). Reusing a chunk reads it from there and checks its
+SHA-256 first, so a file moved, edited or deleted since only means the chunk is fetched again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
-from thrifty.atomic import write_atomic
-from thrifty.ship.layout import check_sha256, chunk_path
-from thrifty.ship.manifest import Chunk
+from thrifty.ship.layout import chunk_path
+from thrifty.ship.manifest import Chunk, Manifest
 
 
 def default_root() -> Path:
@@ -24,46 +25,29 @@ class Cache:
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else default_root()
 
-    def path(self, sha256: str) -> Path:
-        return self.root / chunk_path(sha256)
+    def _entry(self, sha256: str) -> Path:
+        return self.root / "index" / chunk_path(sha256).removeprefix("chunks/")
 
-    def partial(self, sha256: str) -> Path:
-        folder = self.root / "partial"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / check_sha256(sha256)
+    def find(self, chunk: Chunk) -> bytes | None:
+        """The chunk's bytes from where a pull left them, if they are still there, unchanged."""
+        try:
+            where = json.loads(self._entry(chunk.sha256).read_text())
+            with open(where["path"], "rb") as handle:
+                data = os.pread(handle.fileno(), chunk.size, where["offset"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if len(data) == chunk.size and hashlib.sha256(data).hexdigest() == chunk.sha256:
+            return data
+        return None
 
-    def has(self, chunk: Chunk) -> bool:
-        """Whether the cache holds ``chunk``, its bytes checked against its SHA-256 again (a
-        damaged cache file is removed, and the chunk fetched anew)."""
-        path = self.path(chunk.sha256)
-        if not path.is_file():
-            return False
-        if path.stat().st_size == chunk.size and sha256_of(path) == chunk.sha256:
-            return True
-        path.unlink(missing_ok=True)
-        return False
-
-    def add_bytes(self, chunk: Chunk, data: bytes | memoryview) -> None:
-        path = self.path(chunk.sha256)
-        if not path.is_file():
-            write_atomic(path, bytes(data))
-
-    def admit(self, chunk: Chunk) -> bool:
-        """Move a finished partial into the cache if it is exactly ``chunk``; otherwise drop it.
-        Returns whether it was admitted."""
-        partial = self.partial(chunk.sha256)
-        good = partial.stat().st_size == chunk.size and sha256_of(partial) == chunk.sha256
-        if good:
-            with partial.open("rb") as handle:
-                os.fsync(handle.fileno())
-            self.path(chunk.sha256).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(partial, self.path(chunk.sha256))
-        else:
-            partial.unlink(missing_ok=True)
-        partial.with_name(partial.name + ".etag").unlink(missing_ok=True)
-        return good
-
-
-def sha256_of(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    def remember(self, manifest: Manifest, path: Path) -> None:
+        """Record where each chunk of ``manifest`` lies in ``path``, the file just pulled.
+        Not fsynced: an entry lost or stale only means a chunk is fetched again."""
+        offset, path = 0, str(Path(path).resolve())
+        for chunk in manifest.chunks:
+            entry = self._entry(chunk.sha256)
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            temporary = entry.with_name(f".{entry.name}.{os.getpid()}")
+            temporary.write_text(json.dumps({"path": path, "offset": offset}))
+            os.replace(temporary, entry)
+            offset += chunk.size

@@ -1,23 +1,22 @@
-"""Pull: fetch the chunks the local cache lacks, verify each, and publish the file atomically."""
+"""Pull: take the chunks earlier pulls left, fetch the rest in parallel straight into place,
+verify each, check the whole file, publish it atomically (docs/STORE.md, Pull)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from thrifty.atomic import write_atomic
 from thrifty.errors import ChunkMismatch, ManifestError, TransferInterrupted
+from thrifty.ship.assembly import Assembly
 from thrifty.ship.cache import Cache
 from thrifty.ship.layout import Ref, chunk_path
 from thrifty.ship.manifest import Chunk, Manifest
-from thrifty.ship.progress import tally
-from thrifty.ship.store import Store, open_store, resolve
+from thrifty.ship.progress import Tally, tally
+from thrifty.ship.store import RangeRefused, Store, open_store, resolve
 
-ATTEMPTS = 3  # fetches of one chunk before its bytes are declared bad
-BLOCK = 4 * 2**20
+ATTEMPTS = 3  # tries at one chunk (dropped connections resume; bad bytes start over)
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class Pulled:
     manifest: Manifest
     path: Path
     moved_bytes: int  # bytes that came over the wire, retries included
-    saved_bytes: int  # chunk bytes taken from the local cache (or repeated in the file)
+    saved_bytes: int  # chunk bytes taken from earlier pulls, repeats, or a resumed run
 
 
 def pull(
@@ -47,53 +46,70 @@ def pull(
     cache = cache if isinstance(cache, Cache) else Cache(cache)
     wanted = Ref.parse(ref)
     manifest = resolve(store, wanted.name, wanted.version)
-    distinct = list({c.sha256: c for c in manifest.chunks}.values())
-    with tally(f"pull {manifest.name}@{manifest.version}", manifest.size, progress) as count:
-        count.add(saved=manifest.size - sum(c.size for c in distinct))  # repeats
-
-        def get(chunk: Chunk) -> None:
-            if cache.has(chunk):
-                count.add(saved=chunk.size)
-            else:
-                _fetch(store, cache, chunk, lambda n: count.add(moved=n))
-
-        with ThreadPoolExecutor(max(1, jobs)) as pool:
-            list(pool.map(get, distinct))
     dest = Path(dest)
-    write_atomic(dest, _assembled(cache, manifest))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    assembly = Assembly(dest, manifest)
+    distinct = list({c.sha256: c for c in manifest.chunks}.values())
+    try:
+        with tally(f"pull {manifest.name}@{manifest.version}", manifest.size, progress) as count:
+            count.add(saved=manifest.size - sum(c.size for c in distinct))  # repeats
+
+            def get(chunk: Chunk) -> None:
+                if chunk.sha256 in assembly.done:
+                    count.add(saved=chunk.size)
+                elif (data := cache.find(chunk)) is not None:
+                    assembly.put(chunk, data)
+                    count.add(saved=chunk.size)
+                else:
+                    _fetch(store, assembly, chunk, count)
+
+            with ThreadPoolExecutor(max(1, jobs)) as pool:
+                list(pool.map(get, distinct))
+        if assembly.sha256() != manifest.sha256:
+            assembly.discard()
+            raise ManifestError(
+                f"the chunks of {manifest.name}@{manifest.version} do not make up the file its "
+                "manifest names (SHA-256 differs); the manifest is wrong"
+            )
+        assembly.publish()
+    finally:
+        assembly.close()  # a failed pull keeps its journal and bytes for the next run
+    cache.remember(manifest, dest)
     return Pulled(manifest, dest, count.moved, count.saved)
 
 
-def _fetch(store: Store, cache: Cache, chunk: Chunk, moved: Callable[[int], None]) -> None:
-    """Fetch one chunk into the cache, resuming a partial one. A dropped connection resumes
-    from the partial; bytes that fail their SHA-256 are dropped and fetched again: at most
-    ATTEMPTS tries in all."""
+def _fetch(store: Store, assembly: Assembly, chunk: Chunk, count: Tally) -> None:
+    """Fetch one chunk into place, resuming what an earlier try or run wrote. A dropped
+    connection resumes; bytes that fail the SHA-256 check start over: ATTEMPTS tries in all."""
+    credited = 0  # bytes of this chunk counted as saved: those an earlier run wrote
     for attempt in range(ATTEMPTS):
+        held, etag, digest = assembly.held(chunk)
+        count.add(saved=held - credited)
+        credited = held
         try:
-            store.fetch(chunk_path(chunk.sha256), cache.partial(chunk.sha256), moved)
+            with store.open_range(chunk_path(chunk.sha256), held, etag) as body:
+                if body.start != held:  # the server sent the whole object: start over
+                    count.add(saved=-credited)
+                    held, credited, digest = 0, 0, hashlib.sha256()
+                for block in body.blocks:
+                    if held + len(block) > chunk.size:
+                        break
+                    assembly.write(chunk, held, block, body.etag)
+                    digest.update(block)
+                    held += len(block)
+                    count.add(moved=len(block))
+        except RangeRefused:
+            assembly.restart(chunk)
+            continue
         except TransferInterrupted:
             if attempt == ATTEMPTS - 1:
                 raise
             continue
-        if cache.admit(chunk):
+        if held == chunk.size and digest.hexdigest() == chunk.sha256:
+            assembly.finish(chunk)
             return
+        assembly.restart(chunk)
     raise ChunkMismatch(
         f"chunk {chunk.sha256[:12]}… from {store.url} failed its SHA-256 check {ATTEMPTS} "
         "times: the store's copy is damaged; push the file again"
     )
-
-
-def _assembled(cache: Cache, manifest: Manifest) -> Iterator[bytes]:
-    """The file's bytes from the cache, in order; raises at the end, before the file is
-    published, if they do not hash to the manifest's SHA-256."""
-    digest = hashlib.sha256()
-    for chunk in manifest.chunks:
-        with cache.path(chunk.sha256).open("rb") as handle:
-            while block := handle.read(BLOCK):
-                digest.update(block)
-                yield block
-    if digest.hexdigest() != manifest.sha256:
-        raise ManifestError(
-            f"the chunks of {manifest.name}@{manifest.version} do not make up the file its "
-            "manifest names (SHA-256 differs); the manifest is wrong"
-        )

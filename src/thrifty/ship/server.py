@@ -110,7 +110,8 @@ def create_app(
     max_body: int = 32 * 2**20,
     read_timeout: float = 30.0,
 ) -> FastAPI:
-    """The app serving the store folder ``root`` (created if missing); ``token`` None: read-only."""
+    """The app serving the store folder ``root`` (created if missing). Without a ``token`` (None
+    or empty) every PUT is refused: a read-only server."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     app = FastAPI(
@@ -121,7 +122,7 @@ def create_app(
         redoc_url=None,
         redirect_slashes=False,
     )
-    app.state.store = Store(root.resolve(), token, max_body, read_timeout)
+    app.state.store = Store(root.resolve(), token or None, max_body, read_timeout)
     _add_routes(app)
     return app
 

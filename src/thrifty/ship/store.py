@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -21,7 +22,21 @@ from thrifty.errors import NotInStore, StoreError, TransferInterrupted
 from thrifty.ship.layout import SHA256, manifest_path, tag_path
 from thrifty.ship.manifest import Manifest
 
-BLOCK = 2**20  # bytes per read while copying a chunk
+BLOCK = 4 * 2**20  # bytes per read of an object
+
+
+@dataclass
+class Body:
+    """An object's bytes from ``start`` on (0 when the server would not resume), the strong
+    ETag to resume with later (None if the server gave none), and the blocks as they come."""
+
+    start: int
+    etag: str | None
+    blocks: Iterator[bytes | memoryview]
+
+
+class RangeRefused(StoreError):
+    """The bytes held are no prefix of the object (HTTP 416): start the object over."""
 
 
 class Store(Protocol):
@@ -35,10 +50,11 @@ class Store(Protocol):
     def write(self, path: str, data: bytes) -> None:
         """Store the object whole or not at all."""
 
-    def fetch(self, path: str, partial: Path, moved: Callable[[int], None]) -> None:
-        """Append the object's bytes past ``partial``'s length to it (see docs/STORE.md, Pull),
-        telling ``moved`` of each block that came over the wire; TransferInterrupted when the
-        connection drops (the partial keeps what came)."""
+    def open_range(
+        self, path: str, start: int, etag: str | None
+    ) -> contextlib.AbstractContextManager[Body]:
+        """The object's bytes from ``start`` (see docs/STORE.md, Pull); TransferInterrupted when
+        the connection drops, while opening or while the blocks are read."""
 
     def listing(self, strict: bool = False) -> tuple[list[Manifest], dict[tuple[str, str], str]]:
         """Every manifest, and every tag as (name, tag) -> version. A manifest that does not
@@ -121,17 +137,25 @@ class FsspecStore:
             else:  # object stores publish an object only once its upload completes
                 self.fs.pipe_file(self._full(path), data)
 
-    def fetch(self, path: str, partial: Path, moved: Callable[[int], None]) -> None:
-        start = partial.stat().st_size if partial.exists() else 0
-        with (
-            self._failing(f"read {path}", TransferInterrupted),
-            self.fs.open(self._full(path), "rb") as source,
-            partial.open("ab") as out,
-        ):
+    @contextlib.contextmanager
+    def open_range(self, path: str, start: int, etag: str | None) -> Iterator[Body]:
+        with self._failing(f"read {path}", TransferInterrupted):
+            source = self.fs.open(self._full(path), "rb")
+        try:
+            if start > source.size:
+                raise RangeRefused(f"{path} is shorter than the {start} bytes held")
             source.seek(start)
-            while block := source.read(BLOCK):
-                out.write(block)
-                moved(len(block))
+            yield Body(start, None, self._blocks(source, path))
+        finally:
+            source.close()
+
+    def _blocks(self, source, path: str) -> Iterator[bytes]:
+        while True:
+            with self._failing(f"read {path}", TransferInterrupted):
+                block = source.read(BLOCK)
+            if not block:
+                return
+            yield block
 
     def listing(self, strict: bool = False) -> tuple[list[Manifest], dict[tuple[str, str], str]]:
         manifests, tags = [], {}
