@@ -250,7 +250,7 @@ def _existing(path: str) -> Path:
 
 
 Store = Annotated[str, typer.Argument(help="A folder, s3://bucket/prefix or http(s):// URL.")]
-Jobs = Annotated[int, typer.Option(help="Chunks moved at once.")]
+Jobs = Annotated[int | None, typer.Option(help="Chunks moved at once (default: 2 per core, <= 8).")]
 
 
 @app.command(epilog="Example: thrifty push lenet.thrifty s3://bucket/models lenet@2")
@@ -261,7 +261,7 @@ def push(
         str, typer.Argument(help="name@version; a bare name takes the file's digest as version.")
     ],
     tag: Annotated[str, typer.Option(help="The tag to point at this version.")] = "latest",
-    jobs: Jobs = 8,
+    jobs: Jobs = None,
 ) -> None:
     """Upload only the chunks the store lacks, then publish the version."""
     from thrifty.report.text import human_bytes
@@ -280,7 +280,7 @@ def pull(
     store: Store,
     ref: Annotated[str, typer.Argument(help="name@version, name@tag, or name (its latest).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
-    jobs: Jobs = 8,
+    jobs: Jobs = None,
     cache: Annotated[
         Path | None, typer.Option(help="Chunk cache folder (default $THRIFTY_CACHE).")
     ] = None,

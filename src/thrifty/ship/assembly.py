@@ -12,11 +12,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 from thrifty.ship.manifest import Chunk, Manifest
 
 JOURNAL_VERSION = "thrifty-pull 1"
+BLOCK = 4 * 2**20
+SYNC_EVERY = 16 * 2**20
 
 
 class Assembly:
@@ -31,6 +34,10 @@ class Assembly:
             self.offsets.setdefault(chunk.sha256, []).append(offset)
             offset += chunk.size
         self.progress, self.done = self._resume()
+        self.ready = {sha: threading.Event() for sha in self.offsets}  # verified and in place
+        self.abandoned = False
+        for sha in self.done:
+            self.ready[sha].set()
         self.fd = os.open(self.temporary, os.O_RDWR | os.O_CREAT, 0o666)
         os.ftruncate(self.fd, manifest.size)
         self.journal = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
@@ -84,6 +91,7 @@ class Assembly:
             for offset in offsets[1:]:
                 os.pwrite(self.fd, data, offset)
         self._log(f"{chunk.sha256} done")
+        self.ready[chunk.sha256].set()
 
     def put(self, chunk: Chunk, data: bytes) -> None:
         """A verified chunk from elsewhere (the cache)."""
@@ -93,10 +101,27 @@ class Assembly:
     def _log(self, line: str) -> None:
         os.write(self.journal, f"{line}\n".encode())  # one append: whole lines, even killed
 
-    def sha256(self) -> str:
-        """The SHA-256 of the whole file as assembled."""
-        with open(self.temporary, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+    def sha256(self) -> str | None:
+        """The SHA-256 of the whole file, hashed chunk by chunk in file order as each is put in
+        place (run it beside the fetches); None if the pull is abandoned first."""
+        digest, offset, synced = hashlib.sha256(), 0, 0
+        for chunk in self.manifest.chunks:
+            self.ready[chunk.sha256].wait()
+            if self.abandoned:
+                return None
+            for start in range(offset, offset + chunk.size, BLOCK):
+                digest.update(os.pread(self.fd, min(BLOCK, offset + chunk.size - start), start))
+            offset += chunk.size
+            if offset - synced >= SYNC_EVERY:  # start the disk early: publish's fsync is short
+                os.fdatasync(self.fd)
+                synced = offset
+        return digest.hexdigest()
+
+    def abandon(self) -> None:
+        """Stop ``sha256`` waiting: the pull failed."""
+        self.abandoned = True
+        for event in self.ready.values():
+            event.set()
 
     def publish(self) -> None:
         """fsync, rename over ``dest``, forget the journal."""

@@ -4,6 +4,7 @@ verify each, check the whole file, publish it atomically (docs/STORE.md, Pull)."
 from __future__ import annotations
 
 import hashlib
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +36,11 @@ def pull(
     dest: str | Path,
     *,
     cache: str | Path | Cache | None = None,
-    jobs: int = 8,
+    jobs: int | None = None,
     progress: bool = False,
 ) -> Pulled:
-    """Fetch ``ref`` (``name@version``, ``name@tag`` or ``name``) from ``store`` into ``dest``.
+    """Fetch ``ref`` (``name@version``, ``name@tag`` or ``name``) from ``store`` into ``dest``,
+    ``jobs`` chunks at once (default: two per core, at most 8).
 
     >>> th.pull("s3://bucket/models", "fashion@2", "model.thrifty")  # doctest: +SKIP
     """
@@ -63,9 +65,16 @@ def pull(
                 else:
                     _fetch(store, assembly, chunk, count)
 
-            with ThreadPoolExecutor(max(1, jobs)) as pool:
-                list(pool.map(get, distinct))
-        if assembly.sha256() != manifest.sha256:
+            jobs = jobs or min(8, 2 * (os.cpu_count() or 1))
+            with ThreadPoolExecutor(max(1, jobs) + 1) as pool:
+                whole = pool.submit(assembly.sha256)  # hashes behind the fetches, in order
+                try:
+                    list(pool.map(get, distinct))
+                except BaseException:
+                    assembly.abandon()
+                    raise
+                digest = whole.result()
+        if digest != manifest.sha256:
             assembly.discard()
             raise ManifestError(
                 f"the chunks of {manifest.name}@{manifest.version} do not make up the file its "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mmap
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ def push(
     name: str,
     *,
     tag: str | None = DEFAULT_TAG,
-    jobs: int = 8,
+    jobs: int | None = None,
     progress: bool = False,
 ) -> Pushed:
     """Publish ``file`` as ``name@version`` (``name`` alone: the version is the first 12 hex
@@ -101,6 +102,6 @@ def _upload_chunks(store: Store, path: Path, cut: Cut, jobs: int, progress: bool
             store.write(address, data[piece.offset : piece.offset + piece.chunk.size])
             count.add(moved=piece.chunk.size)
 
-        with ThreadPoolExecutor(max(1, jobs)) as pool:
+        with ThreadPoolExecutor(jobs or min(8, 2 * (os.cpu_count() or 1))) as pool:
             list(pool.map(upload, first.values()))
         return count.moved, count.saved
