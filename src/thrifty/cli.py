@@ -332,6 +332,28 @@ def gc(store: Store) -> None:
     typer.echo(f"removed {collected.chunks} chunks, {human_bytes(collected.bytes)}")
 
 
+@app.command(epilog="Example: THRIFTY_TOKEN=s3cret thrifty serve ./store --port 8470")
+def serve(
+    store: Annotated[Path, typer.Argument(help="The store folder to serve (made if missing).")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8470,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="THRIFTY_TOKEN",
+            show_envvar=True,
+            help="Bearer token for uploads; none: read-only.",
+        ),
+    ] = None,
+) -> None:
+    """Serve a store over HTTP: reads for anyone, verified uploads with the token."""
+    from thrifty.ship.server import serve as run
+
+    mode = "uploads with the token" if token else "read-only"
+    typer.echo(f"serving {store} on http://{host}:{port} ({mode})", err=True)
+    run(store, host=host, port=port, token=token)
+
+
 @app.command(epilog="Example: thrifty demo")
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes its files.")] = Path("out/demo"),

@@ -126,3 +126,32 @@ def test_the_manifest_is_what_docs_store_md_says(store, versions):
     for c in document["chunks"]:
         assert (store / "chunks" / c["sha256"][:2] / c["sha256"]).stat().st_size == c["size"]
     assert json.loads((store / "tags/model/latest.json").read_text()) == {"version": "1"}
+
+
+@pytest.fixture
+def thrifty_server(store):
+    """``thrifty serve``'s app over ``store`` on a loopback port, with the token "s3cret"."""
+    from thrifty.ship.server import create_app, running
+
+    with running(create_app(store, "s3cret")) as url:
+        yield url
+
+
+def test_push_pull_and_list_through_thrifty_serve(thrifty_server, store, versions, tmp_path):
+    v1, v2 = versions
+    remote = th.ship.open_store(thrifty_server, token="s3cret")
+    assert th.push(v1, remote, "model@1").moved_bytes == v1.stat().st_size
+    pushed = th.push(v2, remote, "model@2")
+    assert pushed.moved_bytes == changed_bytes(v2)
+    assert (store / "manifests/model/2.json").is_file()  # written through the server
+    pulled = th.pull(thrifty_server, "model@1", tmp_path / "a.thrifty")
+    assert (tmp_path / "a.thrifty").read_bytes() == v1.read_bytes()
+    assert pulled.moved_bytes == v1.stat().st_size
+    listed = [(v.manifest.version, v.tags) for v in list_versions(thrifty_server)]
+    assert listed == [("1", ()), ("2", ("latest",))]
+
+
+def test_a_push_without_the_token_says_what_to_do(thrifty_server, versions, monkeypatch):
+    monkeypatch.delenv("THRIFTY_TOKEN", raising=False)
+    with pytest.raises(StoreError, match="set THRIFTY_TOKEN"):
+        th.push(versions[0], thrifty_server, "model@1")

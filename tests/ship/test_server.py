@@ -12,7 +12,6 @@ import hashlib
 import json
 import select
 import socket
-import threading
 import time
 import warnings
 from collections import Counter
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -34,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 
 from thrifty.ship.layout import chunk_path, manifest_path, tag_path
 from thrifty.ship.manifest import MAX_CHUNK_BYTES, Chunk, Manifest
-from thrifty.ship.server import byte_range, create_app
+from thrifty.ship.server import byte_range, create_app, running
 
 with warnings.catch_warnings():  # starlette 1.x asks for httpx2; this project pins httpx
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
@@ -543,20 +541,8 @@ def live(tmp_path_factory):
     root = base / "store"
     put_file(root, chunk_path(SHA), DATA)
     app = create_app(root, TOKEN, max_body=64 * 2**10, read_timeout=1.0)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=5)
-    server = uvicorn.Server(config)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start within 10 s"
-    yield listener.getsockname()[1], root
-    server.should_exit = True
-    thread.join(10)
-    listener.close()
+    with running(app, timeout_keep_alive=5) as url:
+        yield int(url.rsplit(":", 1)[1]), root
 
 
 def exchange(port: int, *sends: bytes, wait: float = 5.0) -> tuple[bytes, float, bool]:

@@ -10,11 +10,14 @@ touched, and must stay inside the store's folder after symlinks are followed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import re
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +148,29 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+@contextlib.contextmanager
+def running(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Run ``app`` under uvicorn in a background thread on a free loopback port, for tests and
+    benchmarks: yields its base URL, and stops the server on leaving."""
+    config = uvicorn.Config(app, log_level="warning", access_log=False, **options)
+    server = uvicorn.Server(config)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.02)
+    try:
+        if not server.started:
+            raise StoreError("the store server did not start within 10 s")
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        listener.close()
 
 
 # Requests: parameters as the OpenAPI spec describes them (patterns documented, not enforced,
