@@ -27,6 +27,7 @@ bench: setup
 	$(BIN)/python benchmarks/pack.py
 	$(BIN)/python benchmarks/compression.py
 	$(BIN)/python benchmarks/compute.py
+	$(BIN)/python benchmarks/transfer.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -19,7 +19,7 @@ initialisation, fp32, packed: about 97 MB), served from a store folder by nginx 
 Delta encoding of changed tensors (the issue's stretch goal) is not built; ``delta_over_full``
 is null.
 
-    python benchmarks/transfer.py [--json]
+    python benchmarks/transfer.py [--json] [--layers 784,4096,4096,1024,10]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -45,18 +46,18 @@ LAYERS = [784, 4096, 4096, 1024, 10]
 ROUNDS = 3
 
 
-def mlp(seed: int = 0, nudge_last: float = 0.0):
+def mlp(seed: int = 0, nudge_last: float = 0.0, layers: list[int] = LAYERS):
     """The benchmark's MLP as an ONNX graph; ``nudge_last`` moves the last layer's weights."""
     import onnx
     from onnx import helper, numpy_helper
 
     rng = np.random.default_rng(seed)
     nodes, weights, name = [], [], "x"
-    for index, (fan_in, fan_out) in enumerate(zip(LAYERS, LAYERS[1:], strict=False)):
+    for index, (fan_in, fan_out) in enumerate(pairwise(layers)):
         bound = 1 / np.sqrt(fan_in)
         w = rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32)
         b = rng.uniform(-bound, bound, fan_out).astype(np.float32)
-        if index == len(LAYERS) - 2 and nudge_last:
+        if index == len(layers) - 2 and nudge_last:
             nudge = np.random.default_rng(1)
             w += nudge.normal(0, nudge_last, w.shape).astype(np.float32)
             b += nudge.normal(0, nudge_last, b.shape).astype(np.float32)
@@ -65,12 +66,12 @@ def mlp(seed: int = 0, nudge_last: float = 0.0):
         out = f"h{index}"
         inputs = [name, f"fc{index}.weight", f"fc{index}.bias"]
         nodes.append(helper.make_node("Gemm", inputs, [out], transB=1))
-        if index < len(LAYERS) - 2:
+        if index < len(layers) - 2:
             nodes.append(helper.make_node("Relu", [out], [f"r{index}"]))
             out = f"r{index}"
         name = out
-    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", LAYERS[0]])
-    y = helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, ["batch", LAYERS[-1]])
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", layers[0]])
+    y = helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, ["batch", layers[-1]])
     graph = helper.make_graph(nodes, "mlp", [x], [y], weights)
     return th.load(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
 
@@ -150,9 +151,13 @@ def _written(journal: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
+    parser.add_argument(
+        "--layers", default=",".join(map(str, LAYERS)), help="the MLP's widths (tests: small)"
+    )
     args = parser.parse_args()
+    layers = [int(width) for width in args.layers.split(",")]
     with tempfile.TemporaryDirectory(prefix="thrifty-transfer-") as folder:
-        document = measure(Path(folder))
+        document = measure(Path(folder), layers)
     if args.json:
         print(json.dumps(document, indent=2))
     else:
@@ -160,10 +165,10 @@ def main() -> int:
     return 0
 
 
-def measure(work: Path) -> dict:
+def measure(work: Path, layers: list[int]) -> dict:
     v1, v2, store = work / "v1.thrifty", work / "v2.thrifty", work / "store"
-    th.pack(mlp(), v1)
-    th.pack(mlp(nudge_last=1e-3), v2)
+    th.pack(mlp(layers=layers), v1)
+    th.pack(mlp(nudge_last=1e-3, layers=layers), v2)
     size = v1.stat().st_size
     th.push(v1, store, "mlp@1")
     (store / "whole").mkdir()

@@ -35,7 +35,7 @@ def load_onnx(path: Path) -> Model:
     try:
         if any(True for _ in external_tensors(proto)):
             onnx.load_external_data_for_model(proto, str(folder))
-    except (OSError, ValueError) as error:
+    except (onnx.checker.ValidationError, OSError, ValueError) as error:
         raise CorruptModel(
             f"{path}: its external data does not load: {_first_line(error)}"
         ) from error

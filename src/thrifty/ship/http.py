@@ -109,7 +109,10 @@ class HttpStore:
 
     def write(self, path: str, data: bytes) -> None:
         with self._request("PUT", path, bytes(data)) as response:
-            answer = response.read()
+            try:
+                answer = response.read()
+            except (OSError, http.client.HTTPException):  # a refusal may close mid-body
+                answer = b""
             if response.status == 401:
                 raise StoreError(
                     f"{self.url} refused the upload (401): set THRIFTY_TOKEN to the server's token"

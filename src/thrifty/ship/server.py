@@ -348,16 +348,21 @@ def _file_blocks(path: Path, start: int, stop: int) -> Iterator[bytes]:
 
 
 def _authorize(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Store:
+    """The store, if the request may write to it. A refused request whose declared body is
+    within the limit keeps its connection (the server drains the body), so the client reads
+    the refusal rather than a reset; any other is answered and the connection closed."""
     store = _store(request)
+    declared = request.headers.get("content-length", "")
+    close = not (declared.isascii() and declared.isdigit() and int(declared) <= store.max_body)
     if store.token is None:
-        raise _error(403, "read-only server: it was started without a token", close=True)
+        raise _error(403, "read-only server: it was started without a token", close=close)
     given = credentials.credentials.encode("latin-1") if credentials else b""
     if not hmac.compare_digest(given, store.token.encode("utf-8")):
         raise _error(
             401,
             "a valid 'Authorization: Bearer <token>' is required",
             {"WWW-Authenticate": "Bearer"},
-            close=True,
+            close=close,
         )
     return store
 
