@@ -282,10 +282,10 @@ def pull(
     output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
     jobs: Jobs = None,
     cache: Annotated[
-        Path | None, typer.Option(help="Chunk cache folder (default $THRIFTY_CACHE).")
+        Path | None, typer.Option(help="Where pulls index their chunks (default $THRIFTY_CACHE).")
     ] = None,
 ) -> None:
-    """Fetch a version: only chunks the local cache lacks, each verified; resumable."""
+    """Fetch a version: only chunks no earlier pull brought, each verified; resumable."""
     from thrifty.report.text import human_bytes
     from thrifty.ship import pull
 
@@ -293,7 +293,7 @@ def pull(
     m = pulled.manifest
     typer.echo(
         f"pulled {m.name}@{m.version} into {output} ({human_bytes(m.size)}): moved "
-        f"{human_bytes(pulled.moved_bytes)}, from the cache {human_bytes(pulled.saved_bytes)}"
+        f"{human_bytes(pulled.moved_bytes)}, reused {human_bytes(pulled.saved_bytes)}"
     )
 
 
