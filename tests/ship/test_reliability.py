@@ -202,3 +202,16 @@ def test_chunks_that_do_not_make_the_named_file_publish_nothing(store, model, tm
         th.pull(store, "model@1", tmp_path / "out.thrifty")
     assert (tmp_path / "out.thrifty").read_bytes() == b"the previous version"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_a_chunk_written_whole_before_a_kill_is_not_fetched_again(faulty, model, store, tmp_path):
+    from thrifty.ship.assembly import Assembly
+
+    path, manifest, big = model
+    killed = Assembly(tmp_path / "out.thrifty", manifest)  # killed after the write, before "done"
+    killed.write(big, 0, (store / chunk_path(big.sha256)).read_bytes(), None)
+    killed.close()
+    pulled = th.pull(faulty.url, "model@1", tmp_path / "out.thrifty")
+    assert (tmp_path / "out.thrifty").read_bytes() == path.read_bytes()
+    assert requests_for(faulty, big) == []
+    assert pulled.moved_bytes == path.stat().st_size - big.size
