@@ -1,0 +1,167 @@
+"""Rows to predict on, read a range at a time so memory stays bounded whatever the input's size.
+
+Every input becomes one of two readers: a memory-mapped ``.npy`` (``.npy`` files; arrays and
+``.npz`` members, written once to a temporary ``.npy``), or Parquet read by row group (a file,
+a folder of ``*.parquet`` shards, or a ``.csv`` re-written once as Parquet, streaming, since a
+CSV cannot be read at an offset). ``shards()`` cuts the rows into units of work;
+``read(start, stop)`` returns them.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thrifty.errors import DataError
+
+SHARD_ROWS = 65_536  # rows per unit of work for .npy inputs (Parquet: its row groups)
+CSV_BLOCK = 2**22  # bytes of CSV parsed at a time
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> int:
+        return self.stop - self.start
+
+
+class NpyInput:
+    """A .npy file, memory-mapped: rows are read only when asked for."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError) as error:
+            raise DataError(f"{path} is not a readable .npy file ({error})") from None
+        if self.array.ndim < 1 or not np.issubdtype(self.array.dtype, np.number):
+            raise DataError(
+                f"{path} holds {self.array.dtype} {self.array.shape}: not rows of numbers"
+            )
+        self.rows = len(self.array)
+
+    def shards(self) -> list[Shard]:
+        rows = SHARD_ROWS
+        starts = range(0, self.rows, rows)
+        return [Shard(i, s, min(s + rows, self.rows)) for i, s in enumerate(starts)]
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return np.asarray(self.array[start:stop], dtype=np.float32)
+
+    def describe(self) -> dict[str, Any]:
+        return {"path": str(self.path.resolve()), "rows": self.rows, "shape": self.array.shape}
+
+
+class ParquetInput:
+    """A Parquet file or a folder of them; every numeric column is a feature, in order."""
+
+    def __init__(self, path: Path, columns: list[str] | None = None):
+        import pyarrow.parquet as pq
+
+        files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+        if not files:
+            raise DataError(f"{path} is a folder with no .parquet files in it")
+        self.path, self.groups, self.rows = path, [], 0
+        try:
+            for file in files:
+                metadata = pq.ParquetFile(file).metadata
+                for group in range(metadata.num_row_groups):
+                    count = metadata.row_group(group).num_rows
+                    if count:
+                        self.groups.append((file, group, self.rows, count))
+                        self.rows += count
+            schema = pq.read_schema(files[0])
+        except OSError as error:
+            raise DataError(f"{path} could not be read as Parquet ({error})") from None
+        self.columns = columns or [f.name for f in schema if _is_number(f.type)]
+        if not self.columns:
+            raise DataError(f"{path} has no numeric columns to predict on")
+
+    def shards(self) -> list[Shard]:
+        return [Shard(i, start, start + n) for i, (_, _, start, n) in enumerate(self.groups)]
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        import pyarrow.parquet as pq
+
+        parts = []
+        for file, group, first, count in self.groups:
+            if first < stop and first + count > start:
+                table = pq.ParquetFile(file).read_row_group(group, columns=self.columns)
+                matrix = np.column_stack(
+                    [table.column(c).to_numpy(zero_copy_only=False) for c in self.columns]
+                )
+                parts.append(matrix[max(start - first, 0) : min(stop - first, count)])
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def describe(self) -> dict[str, Any]:
+        return {"path": str(self.path.resolve()), "rows": self.rows, "columns": self.columns}
+
+
+def open_input(source: Any, spill: Path | None = None) -> NpyInput | ParquetInput:
+    """The reader for ``source``: an array, or a .npy/.npz/.csv/.parquet file or folder.
+    Arrays and .npz are first written to ``spill``.npy, .csv to ``spill``.parquet, streaming;
+    the reader's ``path`` is then what a worker opens."""
+    if isinstance(source, np.ndarray) and spill is not None:
+        np.save(spill.with_suffix(".npy"), source)
+        return NpyInput(spill.with_suffix(".npy"))
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"{path} does not exist; give a .parquet, .csv, .npy or .npz file")
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".parquet":
+        return ParquetInput(path)
+    if suffix == ".npy":
+        return NpyInput(path)
+    if suffix in (".csv", ".npz") and spill is None:
+        raise DataError(f"{path}: .csv and .npz inputs need a place to spill them to")
+    if suffix == ".csv":
+        return ParquetInput(_csv_to_parquet(path, spill.with_suffix(".parquet")))
+    if suffix == ".npz":
+        return NpyInput(_npz_to_npy(path, spill.with_suffix(".npy")))
+    raise DataError(f"{path}: predict reads .parquet (file or folder), .csv, .npy and .npz")
+
+
+def _csv_to_parquet(path: Path, spill: Path) -> Path:
+    """The CSV re-written as Parquet a block at a time, each block a row group (a shard)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK))
+        with pq.ParquetWriter(spill, reader.schema) as out:
+            for batch in reader:
+                out.write_batch(batch)
+    except (pa.ArrowException, OSError) as error:
+        raise DataError(f"{path} could not be read as CSV ({error})") from None
+    return spill
+
+
+def _npz_to_npy(path: Path, spill: Path) -> Path:
+    """The .npz's ``x`` (or its only array), decompressed as a stream into ``spill``."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n.removesuffix(".npy") for n in archive.namelist()]
+            name = "x" if "x" in names else names[0] if len(names) == 1 else None
+            if name is None:
+                raise DataError(f"{path} holds {names}: name the rows 'x', or keep one array")
+            with archive.open(f"{name}.npy") as member, spill.open("wb") as out:
+                while block := member.read(2**22):
+                    out.write(block)
+    except (zipfile.BadZipFile, OSError, KeyError) as error:
+        raise DataError(f"{path} is not a readable .npz file ({error})") from None
+    return spill
+
+
+def _is_number(arrow_type) -> bool:
+    import pyarrow.types as pat
+
+    return pat.is_integer(arrow_type) or pat.is_floating(arrow_type) or pat.is_boolean(arrow_type)

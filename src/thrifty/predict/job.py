@@ -1,0 +1,257 @@
+"""``th.predict``: a model over many rows, in parallel, each row predicted and written once.
+
+The rows are cut into shards (Parquet row groups, or 65,536-row ranges). Each shard's
+predictions are committed as one file in a work folder, atomically; a re-run of the same job
+skips the shards already committed, so a killed job resumes and no row is written twice. When
+every shard is done, the output is written: a folder of the shard files with ``_manifest.json``,
+or one ``.parquet`` / ``.npy`` file assembled from them (atomically, then the work folder goes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thrifty.errors import DataError
+from thrifty.predict.inputs import Shard, open_input
+from thrifty.predict.outputs import done_shards, read_failures, shard_name, write_manifest
+from thrifty.predict.session import available_cores
+from thrifty.predict.worker import Plan
+
+BATCH_SIZES = (32, 128, 512, 2048)
+
+
+@dataclass
+class Predicted:
+    """What a predict job did and chose."""
+
+    output: Path
+    rows: int
+    seconds: float
+    workers: int
+    threads: int
+    batch_size: int
+    backend: str
+    resumed_shards: int = 0
+    failed_rows: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("inf")
+
+
+def predict(
+    model: Any,
+    inputs: Any,
+    outputs: str | Path,
+    *,
+    workers: int | str = "auto",
+    batch_size: int | str = "auto",
+    device: str = "auto",
+    runtime: str = "onnxruntime",
+    cluster: str | None = None,
+    retries: int = 2,
+    progress: bool = False,
+) -> Predicted:
+    """Run ``model`` over every row of ``inputs`` and write the predictions to ``outputs``.
+
+    ``inputs``: a .parquet file or folder, .csv, .npy, .npz, or an array. ``outputs``: a .parquet
+    or .npy file, or a folder (one Parquet file per shard and ``_manifest.json``). ``workers``:
+    processes (``auto``: one per core on a CPU, one on a GPU); ``cluster``: a Ray address to run
+    on a Ray cluster instead (``"local"`` starts one on this machine).
+
+    >>> th.predict("lenet.thrifty", "images.npy", "predictions.parquet")  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    outputs = Path(outputs)
+    folder = _work_folder(outputs)
+    folder.mkdir(parents=True, exist_ok=True)
+    model_path = _model_file(model, folder)
+    source = open_input(inputs, spill=folder / "_input")
+    shards = source.shards()
+    _forget_other_jobs(folder, source, model_path, shards)
+    done = done_shards(folder, shards)
+    todo = [s for s in shards if s.index not in done]
+    cores = available_cores()
+    count = 1 if device == "cuda" else cores if workers == "auto" else int(workers)
+    threads = max(1, cores // count) if device != "cuda" else cores
+    size = _batch_size(batch_size, model_path, source, runtime, device, threads)
+    plan = Plan(model_path, source.path, folder, runtime, device, threads, size)
+    with _bar(source.rows, progress) as advance:
+        advance(sum(s.rows for s in shards if s.index in done))
+        if todo:
+            if cluster is None:
+                from thrifty.predict.local import run_local
+
+                run_local(plan, todo, count, retries, lambda d: advance(d.rows + d.failed))
+            else:
+                from thrifty.predict.ray_backend import run_ray
+
+                run_ray(plan, todo, count, retries, cluster, lambda d: advance(d.rows + d.failed))
+    failed = {row: e for s in shards for row, e in read_failures(folder, s).items()}
+    _finish(outputs, folder, shards, source, failed)
+    return Predicted(
+        outputs, source.rows, time.perf_counter() - started, count, threads, size,
+        "local" if cluster is None else "ray", len(done), failed,
+    )  # fmt: skip
+
+
+def _work_folder(outputs: Path) -> Path:
+    """Where shards are committed: the output folder itself, or a hidden one beside a file."""
+    if outputs.suffix.lower() in (".parquet", ".npy"):
+        return outputs.with_name(f".{outputs.name}.parts")
+    return outputs
+
+
+def _model_file(model: Any, folder: Path) -> Path:
+    """A model file the workers can load: the user's file, or the model written as ONNX."""
+    if isinstance(model, str | Path) and Path(model).is_file():
+        return Path(model).resolve()
+    from thrifty.models import load
+
+    path = folder / "_model.onnx"
+    load(model).save(path)
+    return path
+
+
+def _forget_other_jobs(folder: Path, source, model: Path, shards: list[Shard]) -> None:
+    """Shards left by another job (other rows, another model) are not this job's: drop them."""
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    job = {"input": source.describe(), "model_sha256": digest, "shards": len(shards)}
+    job_file = folder / "_job.json"
+    text = json.dumps(job, sort_keys=True, default=str)
+    if job_file.exists() and job_file.read_text() != text:
+        for part in folder.glob("part-*"):
+            part.unlink()
+    job_file.write_text(text)
+
+
+def _batch_size(batch_size, model: Path, source, runtime: str, device: str, threads: int) -> int:
+    """The batch size given, or the fastest of BATCH_SIZES in a short trial on the first rows."""
+    if batch_size != "auto":
+        if int(batch_size) < 1:
+            raise DataError(f"batch size must be at least 1, got {batch_size}")
+        return int(batch_size)
+    from thrifty.models import load
+    from thrifty.predict.session import open_session
+
+    session = open_session(load(model), runtime, device, threads)
+    rows = source.read(0, min(source.rows, max(BATCH_SIZES)))
+    best, best_rate = BATCH_SIZES[0], 0.0
+    for size in BATCH_SIZES:
+        batch = rows[:size]
+        session.run(batch)  # warm up
+        started, count = time.perf_counter(), 0
+        while time.perf_counter() - started < 0.1:
+            session.run(batch)
+            count += len(batch)
+        rate = count / (time.perf_counter() - started)
+        if rate > best_rate:
+            best, best_rate = size, rate
+        if len(batch) < size:
+            break
+    return best
+
+
+def _finish(outputs: Path, folder: Path, shards: list[Shard], source, failed: dict) -> None:
+    parts = [folder / shard_name(s) for s in shards]
+    if outputs.suffix.lower() == ".parquet":
+        _assemble_parquet(outputs, parts)
+    elif outputs.suffix.lower() == ".npy":
+        _assemble_npy(outputs, parts)
+    else:
+        write_manifest(
+            folder,
+            {"rows": source.rows, "input": source.describe(), "failed_rows": len(failed),
+             "shards": [{"file": p.name, "start": s.start, "stop": s.stop}
+                        for p, s in zip(parts, shards, strict=True)]},
+        )  # fmt: skip
+        return
+    if not failed:
+        shutil.rmtree(folder)
+
+
+def _assemble_parquet(outputs: Path, parts: list[Path]) -> None:
+    """One Parquet file, a row group per shard, streamed shard by shard into a temporary file
+    that is renamed when complete."""
+    import pyarrow.parquet as pq
+
+    from thrifty.atomic import atomic_file
+
+    schemas = [pq.read_schema(p) for p in parts]
+    schema = next((s for s in schemas if len(s) > 1), schemas[0])
+    with atomic_file(outputs) as handle, pq.ParquetWriter(handle, schema) as writer:
+        for part in parts:
+            table = pq.read_table(part)
+            if table.num_rows:
+                writer.write_table(table)
+
+
+def _assemble_npy(outputs: Path, parts: list[Path]) -> None:
+    """One .npy of records, (row, class, probabilities) or (row, value), streamed shard by
+    shard into a temporary file that is renamed when complete."""
+    import pyarrow.parquet as pq
+    from numpy.lib import format as npy
+
+    from thrifty.atomic import atomic_file
+
+    blocks = (_records(pq.read_table(p)) for p in parts)
+    counts = [pq.ParquetFile(p).metadata.num_rows for p in parts]
+    first = next((b for b in (_records(pq.read_table(p)) for p in parts) if len(b)), None)
+    dtype = first.dtype if first is not None else np.dtype([("row", "<i8")])
+    header = {"descr": npy.dtype_to_descr(dtype), "fortran_order": False, "shape": (sum(counts),)}
+    with atomic_file(outputs) as handle:
+        npy.write_array_header_2_0(handle, header)
+        for block in blocks:
+            if len(block):
+                handle.write(block.astype(dtype, copy=False).tobytes())
+
+
+def _records(table) -> np.ndarray:
+    """A Parquet table of predictions as a NumPy record array."""
+    arrays = {}
+    for name in table.column_names:
+        column = table.column(name).combine_chunks()
+        if hasattr(column, "flatten") and hasattr(column.type, "list_size"):  # probabilities
+            values = column.flatten().to_numpy(zero_copy_only=False)
+            arrays[name] = values.reshape(len(column), column.type.list_size)
+        else:
+            arrays[name] = column.to_numpy(zero_copy_only=False)
+    dtype = np.dtype([(n, a.dtype, a.shape[1:]) for n, a in arrays.items()])
+    records = np.empty(table.num_rows, dtype)
+    for name, array in arrays.items():
+        records[name] = array
+    return records
+
+
+@contextlib.contextmanager
+def _bar(total: int, show: bool) -> Iterator[Callable[[int], None]]:
+    if not show:
+        yield lambda n: None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RowsPerSecond(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed or 0:,.0f} rows/s")
+
+    columns = (BarColumn(), MofNCompleteColumn(), RowsPerSecond(), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task("predict", total=total)
+        yield lambda n: progress.update(task, advance=n)

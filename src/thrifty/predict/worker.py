@@ -1,0 +1,94 @@
+"""What one worker process does: hold a runtime session, and turn a shard of input rows into a
+committed shard of predictions. Used by the local pool and by the Ray actors alike."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from thrifty.errors import DataError
+from thrifty.predict.inputs import Shard, open_input
+from thrifty.predict.outputs import write_shard
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a worker needs to start, picklable: files, not objects."""
+
+    model: Path
+    source: Path  # the input's reader path: .npy, .parquet or a folder of them
+    folder: Path
+    runtime: str
+    device: str
+    threads: int
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class Done:
+    shard: int
+    rows: int
+    failed: int
+    seconds: float
+
+
+class Worker:
+    def __init__(self, plan: Plan):
+        from thrifty.models import load
+        from thrifty.predict.session import open_session
+
+        self.plan = plan
+        self.input = open_input(plan.source)  # spilled by the driver if it had to be
+        self.session = open_session(load(plan.model), plan.runtime, plan.device, plan.threads)
+
+    def run(self, shard: Shard) -> Done:
+        """Predict a shard in batches and commit it; an exception leaves nothing committed."""
+        started = time.perf_counter()
+        x = self.input.read(shard.start, shard.stop)
+        size = self.plan.batch_size
+        scores = np.concatenate([self._run(x[i : i + size]) for i in range(0, len(x), size)])
+        write_shard(self.plan.folder, shard, np.arange(shard.start, shard.stop), scores)
+        return Done(shard.index, shard.rows, 0, time.perf_counter() - started)
+
+    def salvage(self, shard: Shard) -> Done:
+        """A shard that kept failing, row by row: the rows that work are committed, the ones
+        that fail are listed with their error beside the shard."""
+        started = time.perf_counter()
+        x = self.input.read(shard.start, shard.stop)
+        good, scores, failures = [], [], {}
+        for offset in range(len(x)):
+            try:
+                scores.append(self._run(x[offset : offset + 1]))
+                good.append(shard.start + offset)
+            except Exception as error:  # the runtime's own errors, of any kind
+                failures[shard.start + offset] = f"{type(error).__name__}: {error}"[:300]
+        rows = np.asarray(good, dtype=np.int64)
+        scores = np.concatenate(scores) if scores else None
+        write_shard(self.plan.folder, shard, rows, scores, failures)
+        return Done(shard.index, len(good), len(failures), time.perf_counter() - started)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        """The session's output; rows with NaN or infinite features are refused, not predicted
+        into garbage."""
+        if not np.isfinite(batch).all():
+            raise DataError("the row has NaN or infinite features")
+        return self.session.run(batch)
+
+
+_worker: Worker | None = None  # one per process of the local pool
+
+
+def start(plan: Plan) -> None:
+    global _worker
+    _worker = Worker(plan)
+
+
+def run(shard: Shard) -> Done:
+    return _worker.run(shard)
+
+
+def salvage(shard: Shard) -> Done:
+    return _worker.salvage(shard)

@@ -1,0 +1,187 @@
+"""th.predict on the local backend: every input kind, every output kind, each row once, and
+what survives a killed worker, a killed driver and a row that always fails."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+import thrifty as th
+import thrifty.predict.inputs as inputs
+from thrifty.predict.session import open_session
+
+pytestmark = pytest.mark.timeout(300)
+FEATURES = 16
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A small classifier as an ONNX file: 16 features, 4 classes."""
+    path = tmp_path_factory.mktemp("model") / "m.onnx"
+    th.load(th.models.build("tabular-mlp", (FEATURES,), 4), input_shape=(FEATURES,)).save(path)
+    return path
+
+
+@pytest.fixture
+def rows():
+    return np.random.default_rng(0).standard_normal((5_000, FEATURES)).astype(np.float32)
+
+
+@pytest.fixture
+def small_shards(monkeypatch):
+    monkeypatch.setattr(inputs, "SHARD_ROWS", 700)  # several shards, the last one short
+
+
+def expected(model, rows) -> np.ndarray:
+    return open_session(th.load(model), threads=1).run(rows)
+
+
+def read_parquet(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    table = pq.read_table(path)
+    probabilities = np.stack(table.column("probabilities").to_pylist())
+    return table.column("row").to_numpy(), table.column("class").to_numpy(), probabilities
+
+
+def check(model, rows, row_ids, classes, probabilities) -> None:
+    """Each row exactly once, with the class and probabilities the model gives it."""
+    assert np.array_equal(np.sort(row_ids), np.arange(len(rows)))
+    order = np.argsort(row_ids)
+    scores = expected(model, rows)
+    assert np.array_equal(classes[order], scores.argmax(axis=1))
+    softmax = np.exp(scores - scores.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(probabilities[order], softmax, rtol=1e-4, atol=1e-6)
+
+
+def write_input(kind: str, rows: np.ndarray, folder):
+    if kind == "array":
+        return rows
+    columns = {f"f{i}": rows[:, i] for i in range(FEATURES)}
+    if kind == "npy":
+        np.save(folder / "x.npy", rows)
+        return folder / "x.npy"
+    if kind == "npz":
+        np.savez_compressed(folder / "x.npz", x=rows)
+        return folder / "x.npz"
+    if kind == "csv":
+        pacsv.write_csv(pa.table(columns), folder / "x.csv")
+        return folder / "x.csv"
+    if kind == "parquet":
+        pq.write_table(pa.table(columns), folder / "x.parquet", row_group_size=1_000)
+        return folder / "x.parquet"
+    shards = folder / "shards"  # a folder of Parquet files
+    shards.mkdir()
+    for i, start in enumerate(range(0, len(rows), 2_000)):
+        part = {k: v[start : start + 2_000] for k, v in columns.items()}
+        pq.write_table(pa.table(part), shards / f"part-{i}.parquet", row_group_size=600)
+    return shards
+
+
+@pytest.mark.parametrize("kind", ["array", "npy", "npz", "csv", "parquet", "folder"])
+def test_every_input_kind_gives_every_row_once(kind, model, rows, tmp_path, small_shards):
+    source = write_input(kind, rows, tmp_path)
+    result = th.predict(model, source, tmp_path / "out.parquet", workers=2, batch_size=256)
+    assert result.rows == len(rows) and result.failed_rows == {}
+    check(model, rows, *read_parquet(tmp_path / "out.parquet"))
+    assert not (tmp_path / ".out.parquet.parts").exists()
+
+
+def test_npy_and_folder_outputs(model, rows, tmp_path, small_shards):
+    th.predict(model, rows, tmp_path / "out.npy", workers=2)
+    records = np.load(tmp_path / "out.npy")
+    assert records.dtype.names == ("row", "class", "probabilities")
+    check(model, rows, records["row"], records["class"], records["probabilities"])
+
+    result = th.predict(model, rows, tmp_path / "folder", workers=2)
+    parts = sorted((tmp_path / "folder").glob("part-*.parquet"))
+    assert len(parts) == 8 and (tmp_path / "folder" / "_manifest.json").is_file()
+    columns = zip(*map(read_parquet, parts), strict=True)
+    ids, classes, probabilities = (np.concatenate(c) for c in columns)
+    check(model, rows, ids, classes, probabilities)
+    assert result.batch_size in (32, 128, 512, 2048)  # chosen by the trial
+
+
+def test_a_regressor_writes_values(tmp_path):
+    from torch import nn
+
+    path = tmp_path / "r.onnx"
+    th.load(nn.Sequential(nn.Linear(3, 1)), input_shape=(3,)).save(path)
+    x = np.random.default_rng(1).standard_normal((100, 3)).astype(np.float32)
+    th.predict(path, x, tmp_path / "out.parquet", workers=1)
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.column_names == ["row", "value"]
+    want = open_session(th.load(path), threads=1).run(x).reshape(-1)
+    np.testing.assert_allclose(table.column("value").to_numpy(), want, rtol=1e-5)
+
+
+def test_a_row_that_always_fails_is_reported_not_retried_forever(model, rows, tmp_path):
+    rows[1234, 3] = np.nan
+    result = th.predict(model, rows, tmp_path / "out.parquet", workers=2, retries=1)
+    assert list(result.failed_rows) == [1234] and "NaN" in result.failed_rows[1234]
+    ids, classes, probabilities = read_parquet(tmp_path / "out.parquet")
+    assert np.array_equal(np.sort(ids), np.delete(np.arange(len(rows)), 1234))
+    keep = np.delete(np.arange(len(rows)), 1234)
+    check(model, rows[keep], np.searchsorted(keep, ids), classes, probabilities)
+
+
+def test_a_killed_worker_loses_and_repeats_no_row(model, tmp_path, small_shards):
+    import psutil
+
+    rows = np.random.default_rng(2).standard_normal((40_000, FEATURES)).astype(np.float32)
+    outcome = {}
+    job = threading.Thread(
+        target=lambda: outcome.update(
+            result=th.predict(model, rows, tmp_path / "out.parquet", workers=2, batch_size=32)
+        )
+    )
+    job.start()
+    victim, deadline = None, time.monotonic() + 60
+    while victim is None and time.monotonic() < deadline:
+        parts = list((tmp_path / ".out.parquet.parts").glob("part-*.parquet"))
+        children = psutil.Process().children()
+        if len(parts) >= 2 and children:
+            victim = children[-1]
+            victim.send_signal(signal.SIGKILL)
+        time.sleep(0.01)
+    job.join(240)
+    assert victim is not None and "result" in outcome
+    check(model, rows, *read_parquet(tmp_path / "out.parquet"))
+
+
+def test_a_killed_driver_resumes_without_redoing_finished_shards(model, tmp_path):
+    rows = np.random.default_rng(3).standard_normal((40_000, FEATURES)).astype(np.float32)
+    np.save(tmp_path / "x.npy", rows)
+    script = (
+        "import thrifty as th, thrifty.predict.inputs as i\n"
+        "i.SHARD_ROWS = 1000\n"
+        "if __name__ == '__main__':\n"
+        f"    th.predict({str(model)!r}, {str(tmp_path / 'x.npy')!r}, "
+        f"{str(tmp_path / 'out.parquet')!r}, workers=2, batch_size=32)\n"
+    )
+    (tmp_path / "job.py").write_text(script)
+    driver = subprocess.Popen([sys.executable, str(tmp_path / "job.py")], start_new_session=True)
+    parts, deadline = tmp_path / ".out.parquet.parts", time.monotonic() + 120
+    while len(list(parts.glob("part-*.parquet"))) < 5 and time.monotonic() < deadline:
+        assert driver.poll() is None, "the job ended before it could be killed"
+        time.sleep(0.01)
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and its workers, at once
+    driver.wait(10)
+    finished = len(list(parts.glob("part-*.parquet")))
+    assert 5 <= finished < 40 and not (tmp_path / "out.parquet").exists()
+    inputs.SHARD_ROWS, before = 1000, inputs.SHARD_ROWS
+    try:
+        result = th.predict(model, tmp_path / "x.npy", tmp_path / "out.parquet", workers=2)
+    finally:
+        inputs.SHARD_ROWS = before
+    assert result.resumed_shards == finished
+    check(model, rows, *read_parquet(tmp_path / "out.parquet"))
