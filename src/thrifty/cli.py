@@ -249,6 +249,48 @@ def _existing(path: str) -> Path:
     return Path(path)
 
 
+@app.command(epilog="Example: thrifty predict lenet.thrifty images.parquet -o predictions.parquet")
+def predict(
+    model: Annotated[str, typer.Argument(help="An .onnx, .keras or .thrifty model file.")],
+    inputs: Annotated[
+        str, typer.Argument(help="Rows: a .parquet file or folder, .csv, .npy or .npz.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="A .parquet or .npy file, or a folder.")
+    ],
+    workers: Annotated[str, typer.Option(help="Worker processes, or auto.")] = "auto",
+    batch_size: Annotated[str, typer.Option(help="Rows per batch, or auto.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    runtime: Annotated[str, typer.Option(help="onnxruntime or torch.")] = "onnxruntime",
+    ray: Annotated[
+        str | None, typer.Option(help="Run on a Ray cluster at this address ('local': here).")
+    ] = None,
+) -> None:
+    """Predict every row of a data set in parallel; each row is written exactly once."""
+    from thrifty.predict import predict as run
+
+    _existing(model)
+    done = run(
+        model, inputs, output, workers=workers, batch_size=batch_size, device=device,
+        runtime=runtime, cluster=ray, progress=sys.stderr.isatty(),
+    )  # fmt: skip
+    typer.echo(
+        f"predicted {done.rows:,} rows into {output} in {done.seconds:.1f} s "
+        f"({done.rows_per_s:,.0f} rows/s; {done.backend}: {done.workers} workers x "
+        f"{done.threads} threads, batch {done.batch_size})"
+    )
+    if done.resumed_shards:
+        typer.echo(f"resumed: {done.resumed_shards} shards were already done")
+    if done.failed_rows:
+        first = min(done.failed_rows)
+        typer.echo(
+            f"{len(done.failed_rows)} rows could not be predicted (row {first}: "
+            f"{done.failed_rows[first]}); they are listed in the output's *.failed.json",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 Store = Annotated[str, typer.Argument(help="A folder, s3://bucket/prefix or http(s):// URL.")]
 Jobs = Annotated[int | None, typer.Option(help="Chunks moved at once (default: 2 per core, <= 8).")]
 

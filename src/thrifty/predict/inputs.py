@@ -105,6 +105,17 @@ class ParquetInput:
         return {"path": str(self.path.resolve()), "rows": self.rows, "columns": self.columns}
 
 
+def check_input(source: Any) -> None:
+    """DataError now, before any work, for an input that cannot be read."""
+    if isinstance(source, np.ndarray):
+        return
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"{path} does not exist; give a .parquet, .csv, .npy or .npz file")
+    if not path.is_dir() and path.suffix.lower() not in (".parquet", ".csv", ".npy", ".npz"):
+        raise DataError(f"{path}: predict reads .parquet (file or folder), .csv, .npy and .npz")
+
+
 def open_input(source: Any, spill: Path | None = None) -> NpyInput | ParquetInput:
     """The reader for ``source``: an array, or a .npy/.npz/.csv/.parquet file or folder.
     Arrays and .npz are first written to ``spill``.npy, .csv to ``spill``.parquet, streaming;
@@ -112,9 +123,8 @@ def open_input(source: Any, spill: Path | None = None) -> NpyInput | ParquetInpu
     if isinstance(source, np.ndarray) and spill is not None:
         np.save(spill.with_suffix(".npy"), source)
         return NpyInput(spill.with_suffix(".npy"))
+    check_input(source)
     path = Path(source)
-    if not path.exists():
-        raise DataError(f"{path} does not exist; give a .parquet, .csv, .npy or .npz file")
     suffix = path.suffix.lower()
     if path.is_dir() or suffix == ".parquet":
         return ParquetInput(path)
@@ -126,7 +136,7 @@ def open_input(source: Any, spill: Path | None = None) -> NpyInput | ParquetInpu
         return ParquetInput(_csv_to_parquet(path, spill.with_suffix(".parquet")))
     if suffix == ".npz":
         return NpyInput(_npz_to_npy(path, spill.with_suffix(".npy")))
-    raise DataError(f"{path}: predict reads .parquet (file or folder), .csv, .npy and .npz")
+    raise AssertionError(f"check_input let {path} through")
 
 
 def _csv_to_parquet(path: Path, spill: Path) -> Path:

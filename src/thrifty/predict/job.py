@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from thrifty.errors import DataError
-from thrifty.predict.inputs import Shard, open_input
+from thrifty.errors import DataError, DataMismatch
+from thrifty.predict.inputs import Shard, check_input, open_input
 from thrifty.predict.outputs import done_shards, read_failures, shard_name, write_manifest
 from thrifty.predict.session import available_cores
 from thrifty.predict.worker import Plan
@@ -73,30 +73,25 @@ def predict(
     """
     started = time.perf_counter()
     outputs = Path(outputs)
+    check_input(inputs)
     folder = _work_folder(outputs)
-    folder.mkdir(parents=True, exist_ok=True)
-    model_path = _model_file(model, folder)
-    source = open_input(inputs, spill=folder / "_input")
-    shards = source.shards()
-    _forget_other_jobs(folder, source, model_path, shards)
-    done = done_shards(folder, shards)
-    todo = [s for s in shards if s.index not in done]
-    cores = available_cores()
-    count = 1 if device == "cuda" else cores if workers == "auto" else int(workers)
-    threads = max(1, cores // count) if device != "cuda" else cores
-    size = _batch_size(batch_size, model_path, source, runtime, device, threads)
-    plan = Plan(model_path, source.path, folder, runtime, device, threads, size)
-    with _bar(source.rows, progress) as advance:
-        advance(sum(s.rows for s in shards if s.index in done))
-        if todo:
-            if cluster is None:
-                from thrifty.predict.local import run_local
-
-                run_local(plan, todo, count, retries, lambda d: advance(d.rows + d.failed))
-            else:
-                from thrifty.predict.ray_backend import run_ray
-
-                run_ray(plan, todo, count, retries, cluster, lambda d: advance(d.rows + d.failed))
+    with _work_in(folder):
+        model_path = _model_file(model, folder)
+        source = open_input(inputs, spill=folder / "_input")
+        shards = source.shards()
+        _forget_other_jobs(folder, source, model_path, shards)
+        done = done_shards(folder, shards)
+        todo = [s for s in shards if s.index not in done]
+        cores = available_cores()
+        count = 1 if device == "cuda" else cores if workers == "auto" else int(workers)
+        threads = max(1, cores // count) if device != "cuda" else cores
+        run = _probe(model_path, source, runtime, device, threads)
+        size = _batch_size(batch_size, run, source)
+        plan = Plan(model_path, source.path, folder, runtime, device, threads, size)
+        with _bar(source.rows, progress) as advance:
+            advance(sum(s.rows for s in shards if s.index in done))
+            if todo:
+                _backend(cluster)(plan, todo, count, retries, lambda d: advance(d.rows + d.failed))
     failed = {row: e for s in shards for row, e in read_failures(folder, s).items()}
     _finish(outputs, folder, shards, source, failed)
     return Predicted(
@@ -105,10 +100,38 @@ def predict(
     )  # fmt: skip
 
 
+def _backend(cluster: str | None):
+    """``run(plan, shards, workers, retries, done)`` of the local pool, or of Ray."""
+    if cluster is None:
+        from thrifty.predict.local import run_local
+
+        return run_local
+    from thrifty.predict.ray_backend import ray_runner
+
+    return ray_runner(cluster)
+
+
+@contextlib.contextmanager
+def _work_in(folder: Path) -> Iterator[None]:
+    """Create the work folder; remove it again if the job fails before committing a shard."""
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        if created and not any(folder.glob("part-*")):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
 def _work_folder(outputs: Path) -> Path:
     """Where shards are committed: the output folder itself, or a hidden one beside a file."""
     if outputs.suffix.lower() in (".parquet", ".npy"):
         return outputs.with_name(f".{outputs.name}.parts")
+    if outputs.suffix or outputs.is_file():
+        raise DataError(
+            f"{outputs}: write predictions to a .parquet or .npy file, or a folder (no suffix)"
+        )
     return outputs
 
 
@@ -135,24 +158,45 @@ def _forget_other_jobs(folder: Path, source, model: Path, shards: list[Shard]) -
     job_file.write_text(text)
 
 
-def _batch_size(batch_size, model: Path, source, runtime: str, device: str, threads: int) -> int:
+def _probe(model: Path, source, runtime: str, device: str, threads: int):
+    """The model run in the driver, checked on the first rows: data that does not fit the model
+    is one clear error now, not a failure in every worker."""
+    from thrifty.models import load
+    from thrifty.predict.session import open_session
+
+    loaded = load(model)
+    session = open_session(loaded, runtime, device, threads)
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        return session.run(loaded.fit_inputs(batch))
+
+    first = source.read(0, min(source.rows, 2))
+    try:
+        run(first)
+    except DataMismatch:
+        raise
+    except Exception as error:  # the runtime's own error types
+        raise DataMismatch(
+            f"the rows have shape {first.shape[1:]}, and the model (input "
+            f"{loaded.input_shape}) cannot take them: {str(error).splitlines()[0][:200]}"
+        ) from None
+    return run
+
+
+def _batch_size(batch_size, run, source) -> int:
     """The batch size given, or the fastest of BATCH_SIZES in a short trial on the first rows."""
     if batch_size != "auto":
         if int(batch_size) < 1:
             raise DataError(f"batch size must be at least 1, got {batch_size}")
         return int(batch_size)
-    from thrifty.models import load
-    from thrifty.predict.session import open_session
-
-    session = open_session(load(model), runtime, device, threads)
     rows = source.read(0, min(source.rows, max(BATCH_SIZES)))
     best, best_rate = BATCH_SIZES[0], 0.0
     for size in BATCH_SIZES:
         batch = rows[:size]
-        session.run(batch)  # warm up
+        run(batch)  # warm up
         started, count = time.perf_counter(), 0
         while time.perf_counter() - started < 0.1:
-            session.run(batch)
+            run(batch)
             count += len(batch)
         rate = count / (time.perf_counter() - started)
         if rate > best_rate:

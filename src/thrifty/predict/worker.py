@@ -42,7 +42,8 @@ class Worker:
 
         self.plan = plan
         self.input = open_input(plan.source)  # spilled by the driver if it had to be
-        self.session = open_session(load(plan.model), plan.runtime, plan.device, plan.threads)
+        self.model = load(plan.model)
+        self.session = open_session(self.model, plan.runtime, plan.device, plan.threads)
 
     def run(self, shard: Shard) -> Done:
         """Predict a shard in batches and commit it; an exception leaves nothing committed."""
@@ -75,7 +76,7 @@ class Worker:
         into garbage."""
         if not np.isfinite(batch).all():
             raise DataError("the row has NaN or infinite features")
-        return self.session.run(batch)
+        return self.session.run(self.model.fit_inputs(batch))
 
 
 _worker: Worker | None = None  # one per process of the local pool
