@@ -54,6 +54,16 @@ class Worker:
         write_shard(self.plan.folder, shard, np.arange(shard.start, shard.stop), scores)
         return Done(shard.index, shard.rows, 0, time.perf_counter() - started)
 
+    def attempt(self, shard: Shard, retries: int) -> Done:
+        """``run``, tried ``retries`` more times if it raises, then ``salvage``: a shard whose
+        rows always fail ends with those rows reported, never in a loop."""
+        for _ in range(retries + 1):
+            try:
+                return self.run(shard)
+            except Exception:  # the runtime's or the reader's own errors: try again
+                continue
+        return self.salvage(shard)
+
     def salvage(self, shard: Shard) -> Done:
         """A shard that kept failing, row by row: the rows that work are committed, the ones
         that fail are listed with their error beside the shard."""
@@ -87,9 +97,5 @@ def start(plan: Plan) -> None:
     _worker = Worker(plan)
 
 
-def run(shard: Shard) -> Done:
-    return _worker.run(shard)
-
-
-def salvage(shard: Shard) -> Done:
-    return _worker.salvage(shard)
+def attempt(shard: Shard, retries: int) -> Done:
+    return _worker.attempt(shard, retries)

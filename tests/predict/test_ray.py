@@ -1,0 +1,120 @@
+"""th.predict on a real Ray cluster started here: a head and a second node, each its own
+processes, stopped afterwards. Same outputs as the local backend; a killed actor loses and
+repeats no row."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_predict import FEATURES, check, read_parquet
+
+import thrifty as th
+import thrifty.predict.inputs as inputs
+from thrifty.ship.nginx import free_port
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A head node and a second node on this machine: yields the address to join."""
+    import ray
+
+    port = free_port()
+    temp = tmp_path_factory.mktemp("ray")
+    auth = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"  # a loopback test cluster: no token to share
+    common = ["--num-cpus=1", "--include-dashboard=false", "--disable-usage-stats"]
+    subprocess.run(
+        [RAY, "start", "--head", f"--port={port}", f"--temp-dir={temp}", *common[:2]],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        subprocess.run(
+            [RAY, "start", f"--address=127.0.0.1:{port}", "--num-cpus=1"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        address = f"127.0.0.1:{port}"
+        ray.init(address=address, log_to_driver=False)
+        deadline = time.monotonic() + 60
+        while len([n for n in ray.nodes() if n["Alive"]]) < 2:
+            assert time.monotonic() < deadline, "the second Ray node did not join"
+            time.sleep(0.2)
+        yield address
+    finally:
+        ray.shutdown()
+        subprocess.run([RAY, "stop", "--force"], capture_output=True)
+        shutil.rmtree(temp, ignore_errors=True)
+        if auth is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = auth
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "m.onnx"
+    th.load(th.models.build("tabular-mlp", (FEATURES,), 4), input_shape=(FEATURES,)).save(path)
+    return path
+
+
+@pytest.fixture
+def small_shards(monkeypatch):
+    monkeypatch.setattr(inputs, "SHARD_ROWS", 1_000)
+
+
+def test_ray_writes_what_local_writes(cluster, model, tmp_path, small_shards):
+    import ray
+
+    rows = np.random.default_rng(4).standard_normal((8_000, FEATURES)).astype(np.float32)
+    result = th.predict(model, rows, tmp_path / "ray.parquet", workers=2, cluster=cluster)
+    assert result.backend == "ray" and result.rows == len(rows)
+    check(model, rows, *read_parquet(tmp_path / "ray.parquet"))
+    nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    assert len(nodes) == 2
+    th.predict(model, rows, tmp_path / "local.parquet", workers=2)
+    for ray_column, local_column in zip(
+        read_parquet(tmp_path / "ray.parquet"), read_parquet(tmp_path / "local.parquet"),
+        strict=True,
+    ):  # fmt: skip
+        np.testing.assert_array_equal(ray_column, local_column)
+
+
+def test_a_killed_ray_actor_loses_and_repeats_no_row(cluster, model, tmp_path, small_shards):
+    import psutil
+
+    rows = np.random.default_rng(5).standard_normal((60_000, FEATURES)).astype(np.float32)
+    outcome = {}
+    job = threading.Thread(
+        target=lambda: outcome.update(
+            result=th.predict(
+                model, rows, tmp_path / "out.parquet", workers=2, batch_size=32, cluster=cluster
+            )
+        )
+    )
+    job.start()
+    victim, deadline = None, time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline:
+        parts = list((tmp_path / ".out.parquet.parts").glob("part-*.parquet"))
+        actors = [
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if "ShardActor" in " ".join(p.info["cmdline"] or [])
+        ]
+        if len(parts) >= 3 and actors:
+            victim = actors[0]
+            victim.send_signal(signal.SIGKILL)
+        time.sleep(0.02)
+    job.join(240)
+    assert victim is not None and "result" in outcome
+    check(model, rows, *read_parquet(tmp_path / "out.parquet"))
