@@ -18,7 +18,8 @@ import numpy as np
 
 from thrifty.errors import DataError
 
-SHARD_ROWS = 65_536  # rows per unit of work for .npy inputs (Parquet: its row groups)
+SHARD_BYTES = 16 * 2**20  # input per unit of work for .npy inputs (Parquet: its row groups)
+SHARD_ROWS = 65_536  # at most, so that small rows still make several shards
 CSV_BLOCK = 2**22  # bytes of CSV parsed at a time
 
 
@@ -49,7 +50,10 @@ class NpyInput:
         self.rows = len(self.array)
 
     def shards(self) -> list[Shard]:
-        rows = SHARD_ROWS
+        """Ranges of about SHARD_BYTES of float32 input (at most SHARD_ROWS rows): the same for
+        the same file every time, so that a re-run finds the shards it committed."""
+        width = 4 * int(np.prod(self.array.shape[1:], dtype=np.int64))
+        rows = max(1, min(SHARD_ROWS, SHARD_BYTES // max(width, 1)))
         starts = range(0, self.rows, rows)
         return [Shard(i, s, min(s + rows, self.rows)) for i, s in enumerate(starts)]
 

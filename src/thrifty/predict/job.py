@@ -55,6 +55,7 @@ def predict(
     outputs: str | Path,
     *,
     workers: int | str = "auto",
+    threads: int | str = "auto",
     batch_size: int | str = "auto",
     device: str = "auto",
     runtime: str = "onnxruntime",
@@ -66,8 +67,9 @@ def predict(
 
     ``inputs``: a .parquet file or folder, .csv, .npy, .npz, or an array. ``outputs``: a .parquet
     or .npy file, or a folder (one Parquet file per shard and ``_manifest.json``). ``workers``:
-    processes (``auto``: one per core on a CPU, one on a GPU); ``cluster``: a Ray address to run
-    on a Ray cluster instead (``"local"`` starts one on this machine).
+    processes (``auto``: one per core on a CPU, one on a GPU); ``threads``: each one's runtime
+    threads (``auto``: the cores shared among the workers); ``cluster``: a Ray address to run on
+    a Ray cluster instead (``"local"`` starts one on this machine).
 
     >>> th.predict("lenet.thrifty", "images.npy", "predictions.parquet")  # doctest: +SKIP
     """
@@ -84,7 +86,9 @@ def predict(
         todo = [s for s in shards if s.index not in done]
         cores = available_cores()
         count = 1 if device == "cuda" else cores if workers == "auto" else int(workers)
-        threads = max(1, cores // count) if device != "cuda" else cores
+        if threads == "auto":
+            threads = max(1, cores // count) if device != "cuda" else cores
+        threads = int(threads)
         run = _probe(model_path, source, runtime, device, threads)
         size = _batch_size(batch_size, run, source)
         plan = Plan(model_path, source.path, folder, runtime, device, threads, size)
