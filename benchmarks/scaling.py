@@ -9,7 +9,9 @@ node keep up with the local pool, and does memory stay flat as the input grows?
 3. Peak memory (RSS of the job's process tree, sampled every 20 ms) predicting 100,000 and
    1,000,000 rows of the tabular MLP in a fresh process each.
 
-Times are whole jobs (th.predict from call to return: pool start, model load, output written).
+Times are whole jobs (th.predict from call to return: pool start, model load, every shard
+committed), written as a folder of shard files: the optional last step of gathering them into
+one file is left out, as it is the same for every number of workers.
 
     python benchmarks/scaling.py [--json] [--rows 200000]
 """
@@ -54,7 +56,7 @@ def scaling(folder: Path, rows: int) -> list[dict]:
     points = []
     for workers in range(1, available_cores() + 1):
         done = th.predict(
-            model, x, folder / f"scaling-{workers}.parquet",
+            model, x, folder / f"scaling-{workers}",
             workers=workers, threads=1, batch_size=BATCH,
         )  # fmt: skip
         points.append({"workers": workers, "rows_per_s": done.rows_per_s})
@@ -69,7 +71,7 @@ def ray_against_local(folder: Path) -> dict:
     rates = {}
     for backend, cluster in (("local", None), ("ray", "local"), ("local again", None)):
         done = th.predict(
-            model, x, folder / f"{backend}.parquet",
+            model, x, folder / backend.replace(" ", "-"),
             workers=workers, threads=1, batch_size=BATCH, cluster=cluster,
         )  # fmt: skip
         rates[backend] = done.rows_per_s

@@ -1,9 +1,45 @@
-"""Models: the reference zoo, loading users' files safely, export to ONNX, baseline training."""
+"""Models: the reference zoo, loading users' files safely, export to ONNX, baseline training.
 
-from thrifty.models.load import load
-from thrifty.models.model import Model
-from thrifty.models.onnx_torch import to_torch
-from thrifty.models.train import TrainConfig, TrainResult, train
-from thrifty.models.zoo import ZOO, build
+The names that need PyTorch load on first use (PEP 562), so that loading an ONNX file (a
+prediction worker starting, ``thrifty inspect``) does not import it.
+"""
 
-__all__ = ["ZOO", "Model", "TrainConfig", "TrainResult", "build", "load", "to_torch", "train"]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from thrifty.models.load import load as load
+from thrifty.models.model import Model as Model
+
+_LAZY = {
+    "to_torch": "thrifty.models.onnx_torch",
+    "TrainConfig": "thrifty.models.train",
+    "TrainResult": "thrifty.models.train",
+    "train": "thrifty.models.train",
+    "ZOO": "thrifty.models.zoo",
+    "build": "thrifty.models.zoo",
+}
+
+__all__ = sorted([*_LAZY, "Model", "load"])
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'thrifty.models' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from thrifty.models.onnx_torch import to_torch as to_torch
+    from thrifty.models.train import TrainConfig as TrainConfig
+    from thrifty.models.train import TrainResult as TrainResult
+    from thrifty.models.train import train as train
+    from thrifty.models.zoo import ZOO as ZOO
+    from thrifty.models.zoo import build as build
