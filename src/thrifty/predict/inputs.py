@@ -9,6 +9,7 @@ CSV cannot be read at an offset). ``shards()`` cuts the rows into units of work;
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,33 +36,47 @@ class Shard:
 
 
 class NpyInput:
-    """A .npy file, memory-mapped: rows are read only when asked for."""
+    """A .npy file whose rows are read by offset when asked for: only its header is parsed up
+    front, and no part of it stays mapped (a mapped file would count in every worker's RSS)."""
 
     def __init__(self, path: Path):
+        from numpy.lib import format as npy
+
         self.path = path
         try:
-            self.array = np.load(path, mmap_mode="r", allow_pickle=False)
+            with path.open("rb") as handle:
+                version = npy.read_magic(handle)
+                header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
+                if version not in header:
+                    raise ValueError(f"format version {version}")
+                self.shape, fortran, self.dtype = header[version](handle)
+                self.offset = handle.tell()
         except (ValueError, OSError) as error:
             raise DataError(f"{path} is not a readable .npy file ({error})") from None
-        if self.array.ndim < 1 or not np.issubdtype(self.array.dtype, np.number):
-            raise DataError(
-                f"{path} holds {self.array.dtype} {self.array.shape}: not rows of numbers"
-            )
-        self.rows = len(self.array)
+        if fortran or not self.shape or not np.issubdtype(self.dtype, np.number):
+            raise DataError(f"{path} holds {self.dtype} {self.shape}: not rows of numbers")
+        self.rows = self.shape[0]
+        self.row_bytes = self.dtype.itemsize * int(np.prod(self.shape[1:], dtype=np.int64))
+        if path.stat().st_size < self.offset + self.rows * self.row_bytes:
+            raise DataError(f"{path} is shorter than its header says; it is truncated")
 
     def shards(self) -> list[Shard]:
         """Ranges of about SHARD_BYTES of float32 input (at most SHARD_ROWS rows): the same for
         the same file every time, so that a re-run finds the shards it committed."""
-        width = 4 * int(np.prod(self.array.shape[1:], dtype=np.int64))
+        width = 4 * int(np.prod(self.shape[1:], dtype=np.int64))
         rows = max(1, min(SHARD_ROWS, SHARD_BYTES // max(width, 1)))
         starts = range(0, self.rows, rows)
         return [Shard(i, s, min(s + rows, self.rows)) for i, s in enumerate(starts)]
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        return np.asarray(self.array[start:stop], dtype=np.float32)
+        size, at = (stop - start) * self.row_bytes, self.offset + start * self.row_bytes
+        with self.path.open("rb") as handle:
+            data = os.pread(handle.fileno(), size, at)
+        rows = np.frombuffer(data, self.dtype).reshape((stop - start, *self.shape[1:]))
+        return rows.astype(np.float32, copy=False)
 
     def describe(self) -> dict[str, Any]:
-        return {"path": str(self.path.resolve()), "rows": self.rows, "shape": self.array.shape}
+        return {"path": str(self.path.resolve()), "rows": self.rows, "shape": self.shape}
 
 
 class ParquetInput:
