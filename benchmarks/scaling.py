@@ -4,8 +4,9 @@ node keep up with the local pool, and does memory stay flat as the input grows?
 1. MLP-2048 (Fashion-MNIST shape, 784 inputs) on ONNX Runtime, one thread per worker, over
    N rows from a .npy: rows/s at 1..cores workers, against the ideal k x rows/s(1); efficiency
    is rows/s(k) / (k x rows/s(1)).
-2. The tabular MLP (30 inputs) over 1,000,000 rows: the Ray backend (a local Ray instance,
-   started before timing, as a cluster would be) against the local pool, same workers.
+2. MLP-2048 over 1,000,000 rows (a 3 GB .npy): the Ray backend (a local Ray instance, started
+   before timing, as a cluster would be) against the local pool, same workers, one thread
+   each; local is the mean of a run before and a run after Ray.
 3. Peak memory (RSS of the job's process tree, sampled every 20 ms) predicting 100,000 and
    1,000,000 rows of the tabular MLP in a fresh process each.
 
@@ -64,9 +65,9 @@ def scaling(folder: Path, rows: int) -> list[dict]:
 
 
 def ray_against_local(folder: Path) -> dict:
-    model, x = mlp("tabular-mlp", 30, 2, folder), rows_file(folder, 1_000_000, 30)
+    model, x = folder / "mlp-2048.onnx", rows_file(folder, 1_000_000, 784)
     workers = available_cores()
-    warm = rows_file(folder, 1_000, 30)  # starts the Ray instance before anything is timed
+    warm = rows_file(folder, 1_000, 784)  # starts the Ray instance before anything is timed
     th.predict(model, warm, folder / "warm.parquet", workers=workers, cluster="local")
     rates = {}
     for backend, cluster in (("local", None), ("ray", "local"), ("local again", None)):
@@ -84,7 +85,7 @@ def peak_rss(folder: Path, count: int) -> int:
     """Peak summed RSS of a fresh process predicting ``count`` rows, and its workers."""
     import psutil
 
-    model, x = folder / "tabular-mlp.onnx", rows_file(folder, count, 30)
+    model, x = mlp("tabular-mlp", 30, 2, folder), rows_file(folder, count, 30)
     script = (
         "import thrifty as th\n"
         "if __name__ == '__main__':\n"
@@ -151,7 +152,7 @@ def show(d: dict) -> None:
     console.print(table)
     console.print(
         f"efficiency at {d['cores']} workers: {d['efficiency_at_cores']:.0%} (target >= 90%)\n"
-        f"1,000,000 rows, tabular MLP: Ray {d['ray_rows_per_s']:,.0f} rows/s, local "
+        f"1,000,000 rows, MLP-2048: Ray {d['ray_rows_per_s']:,.0f} rows/s, local "
         f"{d['local_rows_per_s']:,.0f} rows/s: {d['ray_over_local']:.2f}x (target >= 0.85x)\n"
         f"peak RSS: {d['peak_rss_small'] / 2**20:,.0f} MiB for 100,000 rows, "
         f"{d['peak_rss_large'] / 2**20:,.0f} MiB for 1,000,000 "
