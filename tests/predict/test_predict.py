@@ -185,3 +185,32 @@ def test_a_killed_driver_resumes_without_redoing_finished_shards(model, tmp_path
         inputs.SHARD_ROWS = before
     assert result.resumed_shards == finished
     check(model, rows, *read_parquet(tmp_path / "out.parquet"))
+
+
+class Foreign:
+    """An array from another library: reachable only through DLPack, like a CuPy array."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+    def __dlpack__(self, **kwargs):
+        return self.array.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.array.__dlpack_device__()
+
+
+def test_a_dlpack_array_is_predicted_where_it_is(model, rows, tmp_path, small_shards):
+    result = th.predict(model, Foreign(rows), tmp_path / "out.parquet", device="cpu")
+    assert result.backend == "this process" and result.workers == 1
+    check(model, rows, *read_parquet(tmp_path / "out.parquet"))
+    assert not (tmp_path / ".out.parquet.parts").exists()
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_a_gpu_in_half_precision_the_classes_mostly_agree(model, rows, tmp_path):
+    result = th.predict(model, rows, tmp_path / "gpu.parquet", device="cuda", runtime="torch")
+    ids, classes, _ = read_parquet(tmp_path / "gpu.parquet")
+    want = expected(model, rows).argmax(axis=1)
+    assert result.workers == 1 and np.array_equal(np.sort(ids), np.arange(len(rows)))
+    assert (classes[np.argsort(ids)] == want).mean() > 0.99

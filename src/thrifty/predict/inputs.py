@@ -35,6 +35,14 @@ class Shard:
         return self.stop - self.start
 
 
+def ranges(rows: int, sample_shape: tuple[int, ...]) -> list[Shard]:
+    """Ranges of about SHARD_BYTES of float32 input (at most SHARD_ROWS rows): the same for the
+    same input every time, so that a re-run finds the shards it committed."""
+    width = 4 * int(np.prod(sample_shape, dtype=np.int64))
+    size = max(1, min(SHARD_ROWS, SHARD_BYTES // max(width, 1)))
+    return [Shard(i, s, min(s + size, rows)) for i, s in enumerate(range(0, rows, size))]
+
+
 class NpyInput:
     """A .npy file whose rows are read by offset when asked for: only its header is parsed up
     front, and no part of it stays mapped (a mapped file would count in every worker's RSS)."""
@@ -61,12 +69,7 @@ class NpyInput:
             raise DataError(f"{path} is shorter than its header says; it is truncated")
 
     def shards(self) -> list[Shard]:
-        """Ranges of about SHARD_BYTES of float32 input (at most SHARD_ROWS rows): the same for
-        the same file every time, so that a re-run finds the shards it committed."""
-        width = 4 * int(np.prod(self.shape[1:], dtype=np.int64))
-        rows = max(1, min(SHARD_ROWS, SHARD_BYTES // max(width, 1)))
-        starts = range(0, self.rows, rows)
-        return [Shard(i, s, min(s + rows, self.rows)) for i, s in enumerate(starts)]
+        return ranges(self.rows, self.shape[1:])
 
     def read(self, start: int, stop: int) -> np.ndarray:
         size, at = (stop - start) * self.row_bytes, self.offset + start * self.row_bytes
@@ -124,9 +127,37 @@ class ParquetInput:
         return {"path": str(self.path.resolve()), "rows": self.rows, "columns": self.columns}
 
 
+class DLPackInput:
+    """An array on a device (a CuPy array, a torch tensor): viewed through DLPack, not copied;
+    rows are sliced where they are, and predicted in this process."""
+
+    def __init__(self, array: Any):
+        import torch
+
+        self.tensor = torch.from_dlpack(array)
+        if self.tensor.ndim < 1:
+            raise DataError(f"the array has shape {tuple(self.tensor.shape)}: not rows")
+        self.rows = int(self.tensor.shape[0])
+        self.path = None
+
+    def shards(self) -> list[Shard]:
+        return ranges(self.rows, tuple(self.tensor.shape[1:]))
+
+    def read(self, start: int, stop: int):
+        return self.tensor[start:stop].float()
+
+    def describe(self) -> dict[str, Any]:
+        return {"dlpack": list(self.tensor.shape), "device": str(self.tensor.device)}
+
+
+def is_dlpack(source: Any) -> bool:
+    """An array from another library that DLPack can view (NumPy arrays are read as NumPy)."""
+    return hasattr(source, "__dlpack__") and not isinstance(source, np.ndarray)
+
+
 def check_input(source: Any) -> None:
     """DataError now, before any work, for an input that cannot be read."""
-    if isinstance(source, np.ndarray):
+    if isinstance(source, np.ndarray) or is_dlpack(source):
         return
     path = Path(source)
     if not path.exists():

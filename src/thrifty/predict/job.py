@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from thrifty.errors import DataError, DataMismatch
-from thrifty.predict.inputs import Shard, check_input, open_input
+from thrifty.predict.inputs import DLPackInput, Shard, check_input, is_dlpack, open_input
 from thrifty.predict.outputs import done_shards, read_failures, shard_name, write_manifest
 from thrifty.predict.session import available_cores
-from thrifty.predict.worker import Plan
+from thrifty.predict.worker import Plan, Worker
 
 BATCH_SIZES = (32, 128, 512, 2048)
 
@@ -59,13 +59,17 @@ def predict(
     batch_size: int | str = "auto",
     device: str = "auto",
     runtime: str = "onnxruntime",
+    precision: str = "auto",
     cluster: str | None = None,
     retries: int = 2,
     progress: bool = False,
 ) -> Predicted:
     """Run ``model`` over every row of ``inputs`` and write the predictions to ``outputs``.
 
-    ``inputs``: a .parquet file or folder, .csv, .npy, .npz, or an array. ``outputs``: a .parquet
+    ``inputs``: a .parquet file or folder, .csv, .npy, .npz, or an array; an array of another
+    library that DLPack can view (CuPy, a torch tensor) is used where it is, without a copy,
+    by PyTorch in this process. ``precision``: PyTorch on a GPU may run in fp16 or bf16 (see
+    ``open_session``). ``outputs``: a .parquet
     or .npy file, or a folder (one Parquet file per shard and ``_manifest.json``). ``workers``:
     processes (``auto``: one per core on a CPU, one on a GPU); ``threads``: each one's runtime
     threads (``auto``: the cores shared among the workers); ``cluster``: a Ray address to run on
@@ -79,7 +83,11 @@ def predict(
     folder = _work_folder(outputs)
     with _work_in(folder):
         model_path = _model_file(model, folder)
-        source = open_input(inputs, spill=folder / "_input")
+        in_place = is_dlpack(inputs)
+        if in_place:
+            source, runtime, workers = DLPackInput(inputs), "torch", 1
+        else:
+            source = open_input(inputs, spill=folder / "_input")
         shards = source.shards()
         _forget_other_jobs(folder, source, model_path, shards)
         done = done_shards(folder, shards)
@@ -89,19 +97,31 @@ def predict(
         if threads == "auto":
             threads = max(1, cores // count) if device != "cuda" else cores
         threads = int(threads)
-        run = _probe(model_path, source, runtime, device, threads)
+        run = _probe(model_path, source, runtime, device, threads, precision)
         size = _batch_size(batch_size, run, source)
-        plan = Plan(model_path, source.path, folder, runtime, device, threads, size)
+        plan = Plan(model_path, source.path, folder, runtime, device, threads, size, precision)
         with _bar(source.rows, progress) as advance:
             advance(sum(s.rows for s in shards if s.index in done))
             if todo:
-                _backend(cluster)(plan, todo, count, retries, lambda d: advance(d.rows + d.failed))
+                backend = _in_this_process(source) if in_place else _backend(cluster)
+                backend(plan, todo, count, retries, lambda d: advance(d.rows + d.failed))
     failed = {row: e for s in shards for row, e in read_failures(folder, s).items()}
     _finish(outputs, folder, shards, source, failed)
     return Predicted(
         outputs, source.rows, time.perf_counter() - started, count, threads, size,
-        "local" if cluster is None else "ray", len(done), failed,
+        "this process" if in_place else "local" if cluster is None else "ray", len(done), failed,
     )  # fmt: skip
+
+
+def _in_this_process(source):
+    """The backend for an array viewed through DLPack: one worker, here, on the array itself."""
+
+    def run(plan: Plan, shards: list[Shard], workers: int, retries: int, done) -> None:
+        worker = Worker(plan, source)
+        for shard in shards:
+            done(worker.attempt(shard, retries))
+
+    return run
 
 
 def _backend(cluster: str | None):
@@ -162,14 +182,14 @@ def _forget_other_jobs(folder: Path, source, model: Path, shards: list[Shard]) -
     job_file.write_text(text)
 
 
-def _probe(model: Path, source, runtime: str, device: str, threads: int):
+def _probe(model: Path, source, runtime: str, device: str, threads: int, precision: str):
     """The model run in the driver, checked on the first rows: data that does not fit the model
     is one clear error now, not a failure in every worker."""
     from thrifty.models import load
     from thrifty.predict.session import open_session
 
     loaded = load(model)
-    session = open_session(loaded, runtime, device, threads)
+    session = open_session(loaded, runtime, device, threads, precision)
 
     def run(batch: np.ndarray) -> np.ndarray:
         return session.run(loaded.fit_inputs(batch))

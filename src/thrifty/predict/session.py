@@ -12,6 +12,8 @@ from thrifty.models.model import Model
 
 Runtime = Literal["onnxruntime", "torch"]
 Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal["auto", "fp32", "fp16", "bf16"]
+PRECISIONS: tuple[Precision, ...] = ("auto", "fp32", "fp16", "bf16")
 RUNTIMES: tuple[Runtime, ...] = ("onnxruntime", "torch")
 
 
@@ -35,15 +37,23 @@ def open_session(
     runtime: Runtime = "onnxruntime",
     device: Device = "auto",
     threads: int | None = None,
+    precision: Precision = "fp32",
 ) -> Session:
-    """A session for ``model`` on ``runtime``; ``device="auto"`` takes a GPU when there is one."""
+    """A session for ``model`` on ``runtime``; ``device="auto"`` takes a GPU when there is one.
+
+    ``precision`` applies to PyTorch on a GPU: ``fp16`` or ``bf16`` run under autocast, which
+    lowers the operations PyTorch deems safe (matrix products, convolutions) and keeps the rest
+    in fp32; ``auto`` takes bf16 where the GPU has it, else fp16. Everywhere else: fp32.
+    """
     threads = threads or available_cores()
     if threads < 1:
         raise ModelError(f"threads must be at least 1, got {threads}")
+    if precision not in PRECISIONS:
+        raise ModelError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     if runtime == "onnxruntime":
         return OrtSession(model, device, threads)
     if runtime == "torch":
-        return TorchSession(model, device, threads)
+        return TorchSession(model, device, threads, precision)
     raise ModelError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
 
 
@@ -78,7 +88,7 @@ class TorchSession:
 
     runtime = "torch"
 
-    def __init__(self, model: Model, device: Device, threads: int):
+    def __init__(self, model: Model, device: Device, threads: int, precision: Precision = "fp32"):
         import torch
 
         if model.module is None:  # a file: run its graph as a PyTorch module
@@ -90,12 +100,29 @@ class TorchSession:
         torch.set_num_threads(threads)  # process-wide in PyTorch: the last session opened wins
         self._torch = torch
         self._module = model.module.eval().to(self.device)
+        self.precision = _lowered(precision, self.device, torch)
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
+    def run(self, batch) -> np.ndarray:
+        """Scores for a NumPy batch, or a torch tensor (a DLPack view stays where it is)."""
         torch = self._torch
-        with torch.inference_mode():
-            out = self._module(torch.from_numpy(np.ascontiguousarray(batch)).to(self.device))
+        if isinstance(batch, np.ndarray):
+            batch = torch.from_numpy(np.ascontiguousarray(batch))
+        dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
+        with (
+            torch.inference_mode(),
+            torch.autocast(self.device, dtype=dtype, enabled=dtype is not None),
+        ):
+            out = self._module(batch.to(self.device))
         return out.float().cpu().numpy()
+
+
+def _lowered(precision: Precision, device: str, torch) -> str:
+    """The precision a PyTorch session runs at: lowered only on a GPU."""
+    if device != "cuda" or precision == "fp32":
+        return "fp32"
+    if precision == "auto":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return precision
 
 
 def _pick(device: Device, has_cuda: bool, what: str) -> str:

@@ -25,6 +25,7 @@ class Plan:
     device: str
     threads: int
     batch_size: int
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,18 @@ class Done:
 
 
 class Worker:
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, source=None):
+        """``source``: a reader in this process (a DLPack array's); by default the plan's file,
+        which the driver spilled the input to if it had to."""
         from thrifty.models import load
         from thrifty.predict.session import open_session
 
         self.plan = plan
-        self.input = open_input(plan.source)  # spilled by the driver if it had to be
+        self.input = source or open_input(plan.source)
         self.model = load(plan.model)
-        self.session = open_session(self.model, plan.runtime, plan.device, plan.threads)
+        self.session = open_session(
+            self.model, plan.runtime, plan.device, plan.threads, plan.precision
+        )
 
     def run(self, shard: Shard) -> Done:
         """Predict a shard in batches and commit it; an exception leaves nothing committed."""
@@ -84,7 +89,8 @@ class Worker:
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """The session's output; rows with NaN or infinite features are refused, not predicted
         into garbage."""
-        if not np.isfinite(batch).all():
+        finite = batch.isfinite().all() if hasattr(batch, "isfinite") else np.isfinite(batch).all()
+        if not finite:
             raise DataError("the row has NaN or infinite features")
         return self.session.run(self.model.fit_inputs(batch))
 
