@@ -28,6 +28,7 @@ bench: setup
 	$(BIN)/python benchmarks/compression.py
 	$(BIN)/python benchmarks/compute.py
 	$(BIN)/python benchmarks/transfer.py
+	$(BIN)/python benchmarks/scaling.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

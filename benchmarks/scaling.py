@@ -2,7 +2,7 @@
 node keep up with the local pool, and does memory stay flat as the input grows?
 
 1. MLP-2048 (Fashion-MNIST shape, 784 inputs) on ONNX Runtime, one thread per worker, over
-   N rows from a .npy: rows/s at 1..cores workers, against the ideal k x rows/s(1); efficiency
+   200,000 rows from a .npy: rows/s at 1..cores workers, against the ideal k x rows/s(1); efficiency
    is rows/s(k) / (k x rows/s(1)).
 2. MLP-2048 over 1,000,000 rows (a 3 GB .npy): the Ray backend (a local Ray instance, started
    before timing, as a cluster would be) against the local pool, same workers, one thread
@@ -14,7 +14,7 @@ Times are whole jobs (th.predict from call to return: pool start, model load, ev
 committed), written as a folder of shard files: the optional last step of gathering them into
 one file is left out, as it is the same for every number of workers.
 
-    python benchmarks/scaling.py [--json] [--rows 200000]
+    python benchmarks/scaling.py [--json] [--scale 1.0]
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def scaling(folder: Path, rows: int) -> list[dict]:
     return points
 
 
-def ray_against_local(folder: Path) -> dict:
-    model, x = folder / "mlp-2048.onnx", rows_file(folder, 1_000_000, 784)
+def ray_against_local(folder: Path, count: int) -> dict:
+    model, x = folder / "mlp-2048.onnx", rows_file(folder, count, 784)
     workers = available_cores()
     warm = rows_file(folder, 1_000, 784)  # starts the Ray instance before anything is timed
     th.predict(model, warm, folder / "warm.parquet", workers=workers, cluster="local")
@@ -78,7 +78,10 @@ def ray_against_local(folder: Path) -> dict:
         rates[backend] = done.rows_per_s
     local = (rates["local"] + rates["local again"]) / 2  # before and after Ray
     ray = rates["ray"]
-    return {"ray_rows_per_s": ray, "local_rows_per_s": local, "ray_over_local": ray / local}
+    return {
+        "ray_rows": count, "ray_rows_per_s": ray, "local_rows_per_s": local,
+        "ray_over_local": ray / local,
+    }  # fmt: skip
 
 
 def peak_rss(folder: Path, count: int) -> int:
@@ -109,21 +112,24 @@ def peak_rss(folder: Path, count: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
-    parser.add_argument("--rows", type=int, default=200_000, help="rows for the scaling sweep")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply every row count (tests: 0.01)"
+    )
     args = parser.parse_args()
+    sweep, million, small = (int(n * args.scale) for n in (200_000, 1_000_000, 100_000))
     with tempfile.TemporaryDirectory(prefix="thrifty-scaling-") as name:
         folder = Path(name)
-        points = scaling(folder, args.rows)
-        ray = ray_against_local(folder)
-        small, large = peak_rss(folder, 100_000), peak_rss(folder, 1_000_000)
+        points = scaling(folder, sweep)
+        ray = ray_against_local(folder, million)
+        rss_small, rss_large = peak_rss(folder, small), peak_rss(folder, 10 * small)
     one = points[0]["rows_per_s"]
     document = {
         "cores": available_cores(),
         "points": points,
         "efficiency_at_cores": points[-1]["rows_per_s"] / (points[-1]["workers"] * one),
         **ray,
-        "peak_rss_small": small,
-        "peak_rss_large": large,
+        "peak_rss_small": rss_small,
+        "peak_rss_large": rss_large,
     }
     if args.json:
         print(json.dumps(document, indent=2))
@@ -152,10 +158,10 @@ def show(d: dict) -> None:
     console.print(table)
     console.print(
         f"efficiency at {d['cores']} workers: {d['efficiency_at_cores']:.0%} (target >= 90%)\n"
-        f"1,000,000 rows, MLP-2048: Ray {d['ray_rows_per_s']:,.0f} rows/s, local "
+        f"MLP-2048, {d['ray_rows']:,} rows: Ray {d['ray_rows_per_s']:,.0f} rows/s, local "
         f"{d['local_rows_per_s']:,.0f} rows/s: {d['ray_over_local']:.2f}x (target >= 0.85x)\n"
-        f"peak RSS: {d['peak_rss_small'] / 2**20:,.0f} MiB for 100,000 rows, "
-        f"{d['peak_rss_large'] / 2**20:,.0f} MiB for 1,000,000 "
+        f"peak RSS: {d['peak_rss_small'] / 2**20:,.0f} MiB for the small input, "
+        f"{d['peak_rss_large'] / 2**20:,.0f} MiB for 10 times as many rows "
         f"({d['peak_rss_large'] / d['peak_rss_small'] - 1:+.0%}; target within 20%)"
     )
 

@@ -259,9 +259,13 @@ def predict(
         Path, typer.Option("--output", "-o", help="A .parquet or .npy file, or a folder.")
     ],
     workers: Annotated[str, typer.Option(help="Worker processes, or auto.")] = "auto",
+    threads: Annotated[str, typer.Option(help="Runtime threads per worker, or auto.")] = "auto",
     batch_size: Annotated[str, typer.Option(help="Rows per batch, or auto.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     runtime: Annotated[str, typer.Option(help="onnxruntime or torch.")] = "onnxruntime",
+    precision: Annotated[
+        str, typer.Option(help="PyTorch on a GPU: auto, fp32, fp16 or bf16.")
+    ] = "auto",
     ray: Annotated[
         str | None, typer.Option(help="Run on a Ray cluster at this address ('local': here).")
     ] = None,
@@ -271,8 +275,9 @@ def predict(
 
     _existing(model)
     done = run(
-        model, inputs, output, workers=workers, batch_size=batch_size, device=device,
-        runtime=runtime, cluster=ray, progress=sys.stderr.isatty(),
+        model, inputs, output, workers=workers, threads=threads, batch_size=batch_size,
+        device=device, runtime=runtime, precision=precision, cluster=ray,
+        progress=sys.stderr.isatty(),
     )  # fmt: skip
     typer.echo(
         f"predicted {done.rows:,} rows into {output} in {done.seconds:.1f} s "
