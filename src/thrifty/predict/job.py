@@ -92,13 +92,9 @@ def predict(
         _forget_other_jobs(folder, source, model_path, shards)
         done = done_shards(folder, shards)
         todo = [s for s in shards if s.index not in done]
-        cores = available_cores()
-        count = 1 if device == "cuda" else cores if workers == "auto" else int(workers)
-        if threads == "auto":
-            threads = max(1, cores // count) if device != "cuda" else cores
-        threads = int(threads)
-        run = _probe(model_path, source, runtime, device, threads, precision)
+        run = _probe(model_path, source, runtime, device, 1, precision)
         size = _batch_size(batch_size, run, source)
+        count, threads = _layout(workers, threads, device, model_path, source, runtime, size)
         plan = Plan(model_path, source.path, folder, runtime, device, threads, size, precision)
         with _bar(source.rows, progress) as advance:
             advance(sum(s.rows for s in shards if s.index in done))
@@ -207,25 +203,48 @@ def _probe(model: Path, source, runtime: str, device: str, threads: int, precisi
     return run
 
 
+def _layout(workers, threads, device, model: Path, source, runtime: str, size: int):
+    """(workers, threads each): as given, or chosen. On a GPU: one worker with every core. On
+    CPUs, when both are ``auto``, a short trial: one single-threaded session against one with
+    every core; many single-threaded workers win unless one session scales better alone."""
+    cores = available_cores()
+    if device == "cuda":
+        return 1, cores if threads == "auto" else int(threads)
+    if workers != "auto":
+        count = int(workers)
+        return count, max(1, cores // count) if threads == "auto" else int(threads)
+    if threads != "auto":
+        return max(1, cores // int(threads)), int(threads)
+    if cores == 1:
+        return 1, 1
+    rates = {t: _rate(_probe(model, source, runtime, device, t, "fp32"), source, size)
+             for t in (1, cores)}  # fmt: skip
+    return (cores, 1) if cores * rates[1] >= rates[cores] else (1, cores)
+
+
+def _rate(run, source, size: int) -> float:
+    """Rows a second of ``run`` on the first ``size`` rows, over about 0.1 s."""
+    batch = source.read(0, min(source.rows, size))
+    run(batch)  # warm up
+    started, count = time.perf_counter(), 0
+    while time.perf_counter() - started < 0.1:
+        run(batch)
+        count += len(batch)
+    return count / (time.perf_counter() - started)
+
+
 def _batch_size(batch_size, run, source) -> int:
     """The batch size given, or the fastest of BATCH_SIZES in a short trial on the first rows."""
     if batch_size != "auto":
         if int(batch_size) < 1:
             raise DataError(f"batch size must be at least 1, got {batch_size}")
         return int(batch_size)
-    rows = source.read(0, min(source.rows, max(BATCH_SIZES)))
     best, best_rate = BATCH_SIZES[0], 0.0
     for size in BATCH_SIZES:
-        batch = rows[:size]
-        run(batch)  # warm up
-        started, count = time.perf_counter(), 0
-        while time.perf_counter() - started < 0.1:
-            run(batch)
-            count += len(batch)
-        rate = count / (time.perf_counter() - started)
+        rate = _rate(run, source, size)
         if rate > best_rate:
             best, best_rate = size, rate
-        if len(batch) < size:
+        if source.rows <= size:
             break
     return best
 
