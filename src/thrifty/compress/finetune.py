@@ -29,7 +29,7 @@ class FineTune:
 
 def recover(module, context, *, epochs: int | None = None):
     """Fine-tune ``module`` in place (masks and sharing stay, being parametrizations)."""
-    from thrifty.models.train import TrainConfig, train
+    from thrifty.models.training import TrainConfig, train
 
     settings = context.finetune
     epochs = settings.epochs if epochs is None else epochs

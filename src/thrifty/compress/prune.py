@@ -73,7 +73,7 @@ def layer_sparsities(module, config: Prune, context) -> dict[str, float]:
     if config.sparsity == 0:
         return {}
     sizes = np.array([w.tensor.numel() for w in layers], dtype=np.float64)
-    from thrifty.models.train import validation_score
+    from thrifty.models.training import validation_score
 
     base = validation_score(module, context.data)
     drops = np.array([_sensitivity(module, w, base, context) for w in layers])  # layers x grid
@@ -97,7 +97,7 @@ def _highest(grid: np.ndarray, drops: np.ndarray, tolerance: float) -> float:
 
 def _sensitivity(module, weight: Weight, base: float, context) -> np.ndarray:
     """Validation score lost (from ``base``) by pruning ``weight`` alone at each sparsity."""
-    from thrifty.models.train import validation_score
+    from thrifty.models.training import validation_score
 
     original = weight.tensor.detach().clone()
     drops = []

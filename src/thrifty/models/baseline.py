@@ -8,7 +8,7 @@ from typing import Any
 from thrifty.datasets import Dataset
 from thrifty.datasets import load as load_data
 from thrifty.models.export import from_module
-from thrifty.models.train import TrainConfig, train
+from thrifty.models.training import TrainConfig, train
 from thrifty.models.zoo import build
 
 
