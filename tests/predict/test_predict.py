@@ -15,21 +15,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from predicted import FEATURES, check, expected, read_parquet
 
 import thrifty as th
 import thrifty.predict.inputs as inputs
-from thrifty.predict.session import open_session
 
 pytestmark = pytest.mark.timeout(300)
-FEATURES = 16
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    """A small classifier as an ONNX file: 16 features, 4 classes."""
-    path = tmp_path_factory.mktemp("model") / "m.onnx"
-    th.load(th.models.build("tabular-mlp", (FEATURES,), 4), input_shape=(FEATURES,)).save(path)
-    return path
 
 
 @pytest.fixture
@@ -40,27 +31,6 @@ def rows():
 @pytest.fixture
 def small_shards(monkeypatch):
     monkeypatch.setattr(inputs, "SHARD_ROWS", 700)  # several shards, the last one short
-
-
-def expected(model, rows) -> np.ndarray:
-    return open_session(th.load(model), threads=1).run(rows)
-
-
-def read_parquet(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    table = pq.read_table(path)
-    probabilities = np.stack(table.column("probabilities").to_pylist())
-    return table.column("row").to_numpy(), table.column("class").to_numpy(), probabilities
-
-
-def check(model, rows, row_ids, classes, probabilities) -> None:
-    """Each row exactly once, with the class and probabilities the model gives it."""
-    assert np.array_equal(np.sort(row_ids), np.arange(len(rows)))
-    order = np.argsort(row_ids)
-    scores = expected(model, rows)
-    assert np.array_equal(classes[order], scores.argmax(axis=1))
-    softmax = np.exp(scores - scores.max(axis=1, keepdims=True))
-    softmax /= softmax.sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(probabilities[order], softmax, rtol=1e-4, atol=1e-6)
 
 
 def write_input(kind: str, rows: np.ndarray, folder):
@@ -120,7 +90,7 @@ def test_a_regressor_writes_values(tmp_path):
     th.predict(path, x, tmp_path / "out.parquet", workers=1)
     table = pq.read_table(tmp_path / "out.parquet")
     assert table.column_names == ["row", "value"]
-    want = open_session(th.load(path), threads=1).run(x).reshape(-1)
+    want = expected(path, x).reshape(-1)
     np.testing.assert_allclose(table.column("value").to_numpy(), want, rtol=1e-5)
 
 

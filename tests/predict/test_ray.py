@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_predict import FEATURES, check, read_parquet
+from predicted import FEATURES, check, read_parquet
 
 import thrifty as th
 import thrifty.predict.inputs as inputs
@@ -59,13 +59,6 @@ def cluster(tmp_path_factory):
             os.environ.pop("RAY_AUTH_MODE", None)
         else:
             os.environ["RAY_AUTH_MODE"] = auth
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "m.onnx"
-    th.load(th.models.build("tabular-mlp", (FEATURES,), 4), input_shape=(FEATURES,)).save(path)
-    return path
 
 
 @pytest.fixture
