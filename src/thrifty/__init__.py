@@ -40,6 +40,7 @@ _LAZY = {
     "pack": "thrifty.pack",
     "unpack": "thrifty.pack",
     "inspect": "thrifty.pack",
+    "optimize": "thrifty.optimize",
     "ship": "thrifty.ship",
     "push": "thrifty.ship",
     "pull": "thrifty.ship",
@@ -78,6 +79,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from thrifty.models import Model as Model
     from thrifty.models import load as load
     from thrifty.models.baseline import train_baseline as train_baseline
+    from thrifty.optimize import optimize as optimize
     from thrifty.pack import inspect as inspect
     from thrifty.pack import pack as pack
     from thrifty.pack import unpack as unpack

@@ -194,6 +194,66 @@ def compress(
         Console().print(compare_view(before, after, title=f"{recipe} -> {output}"))
 
 
+@app.command(
+    epilog="Example: thrifty optimize lenet.onnx --data fashion-mnist --max-drop 0.5 -o out/"
+)
+def optimize(
+    model: Annotated[str, typer.Argument(help="An .onnx, .keras or .thrifty model file.")],
+    data: Data,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for model.thrifty/.onnx, report.json.")
+    ],
+    max_drop: Annotated[
+        float, typer.Option(help="Quality it may lose: accuracy points, or RMSE units.")
+    ] = 0.5,
+    objective: Annotated[str, typer.Option(help="money, latency, size or bandwidth.")] = "money",
+    time_budget: Annotated[str, typer.Option(help="Time to search: 600, 10m, 1h.")] = "10m",
+    pricing: Annotated[Path | None, typer.Option(help="A pricing profile (TOML).")] = None,
+    target: Target = None,
+) -> None:
+    """Find the cheapest version of a model within a quality budget, measured as deployed."""
+    from thrifty.datasets import load as load_data
+    from thrifty.optimize import optimize as run
+    from thrifty.report.text import optimize_view
+
+    _existing(model)
+    found = run(
+        model, load_data(data, target=target), max_drop, objective=objective,
+        pricing=pricing, time_budget=_seconds(time_budget), out=output,
+        progress=_measured if sys.stderr.isatty() else None,
+    )  # fmt: skip
+    from rich.console import Console
+
+    Console().print(optimize_view(found))
+    if found.closest is not None:
+        near = found.closest
+        typer.echo(
+            f"no compressed candidate stayed within {max_drop} of the model; the closest, "
+            f"{near.trial.recipe}, lost {near.drop(found.baseline):.2f}; "
+            "the model as it is was written"
+        )
+    typer.echo(f"wrote {output}/model.thrifty, model.onnx and report.json")
+
+
+def _measured(candidate) -> None:
+    name = candidate.trial.recipe or "the model as it is"
+    typer.echo(f"  measured {name} ({candidate.seconds:.0f} s)", err=True)
+
+
+def _seconds(text: str) -> float:
+    from thrifty.errors import DataError
+
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        raise DataError(f"time budget {text!r}: give seconds, or a number with s, m or h") from None
+    if seconds <= 0:
+        raise DataError(f"time budget {text!r} must be more than zero")
+    return seconds
+
+
 @app.command(epilog="Example: thrifty pack lenet.onnx -o lenet.thrifty")
 def pack(
     model: Annotated[str, typer.Argument(help="An .onnx or .keras model file.")],

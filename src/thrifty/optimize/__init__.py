@@ -1,0 +1,71 @@
+"""``th.optimize``: the cheapest version of a model whose quality stays within a budget.
+
+Candidates (compression recipes at several strengths, and their combinations) are each
+compressed, packed, unpacked and measured in ONNX Runtime, priced with the pricing profile and
+workload, and kept or dropped by successive halving (``search.py``). The result holds every
+candidate, the Pareto front over quality, the objective and bytes, and the best within the
+budget; ``write`` puts the model and ``report.json`` in a folder.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from thrifty.errors import DataError
+from thrifty.optimize.result import Optimized
+from thrifty.optimize.search import successive_halving
+from thrifty.optimize.trial import OBJECTIVES, Trial, measure
+from thrifty.verbs import make_callable
+
+__all__ = ["OBJECTIVES", "Optimized", "optimize"]
+
+
+def optimize(
+    model: Any,
+    data: Any,
+    max_drop: float = 0.5,
+    *,
+    objective: str = "money",
+    pricing: Any = None,
+    workload: Any = None,
+    time_budget: float = 600.0,
+    finetune: Any = None,
+    out: str | Path | None = None,
+    progress: Any = None,
+) -> Optimized:
+    """The cheapest candidate (by ``objective``: money, latency, size or bandwidth) whose
+    quality is at most ``max_drop`` below the model's (percentage points of accuracy, or RMSE
+    units), found within ``time_budget`` seconds; written to ``out`` if given.
+
+    >>> best = th.optimize("lenet.onnx", "fashion-mnist", max_drop=0.5)  # doctest: +SKIP
+    """
+    import thrifty as th
+    from thrifty.measure import Workload, load_pricing
+
+    if objective not in OBJECTIVES:
+        raise DataError(f"unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    if max_drop < 0 or time_budget <= 0:
+        raise DataError("max_drop must be >= 0 and time_budget > 0")
+    deadline = time.monotonic() + time_budget
+    data = th.datasets.load(data) if isinstance(data, str | Path) else data
+    model = th.load(model, input_shape=data.train.x.shape[1:])
+    pricing = load_pricing(pricing) if not hasattr(pricing, "name") else pricing
+    workload = workload or Workload()
+
+    def run(trial: Trial):
+        result = measure(model, data, trial, pricing, workload, finetune)
+        if progress is not None:
+            progress(result)
+        return result
+
+    baseline = run(Trial("", 0))
+    candidates = successive_halving(run, baseline, max_drop, objective, deadline)
+    result = Optimized(baseline, candidates, max_drop, objective)
+    if out is not None:
+        result.write(Path(out))
+    return result
+
+
+make_callable(__name__, optimize)  # th.optimize(model, data, max_drop); see thrifty/verbs.py

@@ -1,0 +1,78 @@
+"""What an optimization found: every candidate, the Pareto front, and the best within budget."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from thrifty.optimize.trial import Measured
+
+
+@dataclass
+class Optimized:
+    baseline: Measured
+    candidates: list[Measured]
+    max_drop: float
+    objective: str
+
+    @property
+    def within(self) -> list[Measured]:
+        """Candidates (the baseline among them) within the quality budget, cheapest first."""
+        pool = [self.baseline, *self.candidates]
+        ok = [c for c in pool if c.drop(self.baseline) <= self.max_drop]
+        return sorted(ok, key=lambda c: c.objective(self.objective))
+
+    @property
+    def best(self) -> Measured:
+        """The cheapest within budget; the baseline itself if nothing compressed stays within."""
+        return self.within[0]
+
+    @property
+    def closest(self) -> Measured | None:
+        """When no compressed candidate stays within the budget: the one that lost least."""
+        if self.best is not self.baseline or not self.candidates:
+            return None
+        return min(self.candidates, key=lambda c: c.drop(self.baseline))
+
+    @property
+    def front(self) -> list[Measured]:
+        """The Pareto front: no other candidate is at least as good on quality, the objective
+        and bytes, and better on one."""
+        pool = [self.baseline, *self.candidates]
+
+        def key(c: Measured) -> tuple[float, float, float]:
+            return (c.drop(self.baseline), c.objective(self.objective), float(c.bytes))
+
+        return [
+            c for c in pool
+            if not any(all(a <= b for a, b in zip(key(o), key(c), strict=True)) and key(o) != key(c)
+                       for o in pool)
+        ]  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        front = {id(c) for c in self.front}
+        return {
+            "objective": self.objective,
+            "max_drop": self.max_drop,
+            "baseline": self.baseline.to_json(),
+            "best": self.best.to_json(),
+            "candidates": [
+                {**c.to_json(), "drop_validation": c.drop(self.baseline),
+                 "drop_test": c.drop(self.baseline, "test"), "pareto": id(c) in front}
+                for c in self.candidates
+            ],
+        }  # fmt: skip
+
+    def write(self, folder: Path) -> None:
+        """``model.thrifty``, ``model.onnx`` and ``report.json`` in ``folder``."""
+        import thrifty as th
+        from thrifty.atomic import write_atomic
+
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.best.path, folder / "model.thrifty")
+        th.unpack(folder / "model.thrifty").save(folder / "model.onnx")
+        text = json.dumps(self.to_json(), indent=1, default=str) + "\n"
+        write_atomic(folder / "report.json", text.encode())

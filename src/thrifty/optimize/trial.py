@@ -1,0 +1,122 @@
+"""One candidate, measured as it would be deployed: compressed, packed, unpacked, run in ONNX
+Runtime, its quality taken on held-out data and its Cost priced into a Bill. Measurements are
+cached (``$THRIFTY_CACHE/optimize``), keyed by the model's bytes, the data set, the recipe and
+the fine-tuning, so a re-run of the same search is fast."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from thrifty.ship.cache import default_root
+
+OBJECTIVES = ("money", "latency", "size", "bandwidth")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A candidate: a compression recipe ("" for the model as it is) and fine-tuning epochs."""
+
+    recipe: str
+    epochs: int
+
+
+@dataclass
+class Measured:
+    trial: Trial
+    validation: float  # the quality metric on the validation split (search decisions)
+    test: float  # the same metric on the test split (reported)
+    metric: str  # "accuracy" (higher is better) or "rmse"
+    bytes: int  # the packed .thrifty file: what storage and shipping pay for
+    usd_per_million: float
+    usd_per_month: float
+    latency_ms: float  # p50 at batch 1
+    bill: dict[str, Any]
+    seconds: float  # compressing and measuring it, the first time
+    path: Path  # the packed file, in the cache
+
+    def objective(self, name: str) -> float:
+        """Lower is better, for every objective."""
+        return {
+            "money": self.usd_per_million,
+            "latency": self.latency_ms,
+            "size": float(self.bytes),
+            "bandwidth": float(self.bill["bandwidth_usd"]),
+        }[name]
+
+    def drop(self, baseline: Measured, split: str = "validation") -> float:
+        """Quality lost against ``baseline``, in percentage points (accuracy) or RMSE units."""
+        ours, theirs = getattr(self, split), getattr(baseline, split)
+        return (theirs - ours) * 100 if self.metric == "accuracy" else ours - theirs
+
+    def to_json(self) -> dict[str, Any]:
+        document = asdict(self)
+        document["path"] = str(self.path)
+        return document
+
+
+def measure(model, data, trial: Trial, pricing, workload, finetune) -> Measured:
+    """Compress (unless the recipe is empty), pack, unpack and profile: the candidate as
+    deployed. Cached: the same model, data, trial and settings are measured once."""
+    import time
+
+    import thrifty as th
+    from thrifty.measure import Bill
+
+    folder = _cache_folder(model, data, trial, pricing, workload, finetune)
+    if (folder / "measured.json").is_file():
+        document = json.loads((folder / "measured.json").read_text())
+        document["trial"] = Trial(**document["trial"])
+        document["path"] = Path(document["path"])
+        return Measured(**document)
+    started = time.perf_counter()
+    candidate = model
+    if trial.recipe:
+        candidate = th.compress(model, trial.recipe, data, finetune=_epochs(finetune, trial.epochs))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "model.thrifty"
+    th.pack(candidate, path, metadata={"recipe": trial.recipe or "none"})
+    deployed = th.unpack(path)
+    validation = th.profile(deployed, data, split="val", timing_budget_s=0.05)
+    cost = th.profile(deployed, data, split="test", timing_budget_s=0.3)
+    bill = Bill.of(cost, pricing, workload)
+    measured = Measured(
+        trial, validation.quality.value, cost.quality.value, cost.quality.metric,
+        path.stat().st_size, bill.usd_per_million, bill.total_usd,
+        cost.compute.latency.p50_ms, bill.to_dict(), time.perf_counter() - started, path,
+    )  # fmt: skip
+    _write(folder / "measured.json", measured.to_json())
+    return measured
+
+
+def _epochs(finetune, epochs: int):
+    from dataclasses import replace
+
+    from thrifty.compress import FineTune
+
+    return replace(finetune or FineTune(), epochs=epochs)
+
+
+def _cache_folder(model, data, trial: Trial, pricing, workload, finetune) -> Path:
+    key = json.dumps(
+        {
+            "model": hashlib.sha256(model.to_bytes()).hexdigest(),
+            "data": repr(getattr(data, "description", data)),
+            "trial": asdict(trial),
+            "pricing": repr(pricing),
+            "workload": repr(workload),
+            "finetune": repr(finetune),
+        },
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return default_root() / "optimize" / digest
+
+
+def _write(path: Path, document: dict[str, Any]) -> None:
+    from thrifty.atomic import write_atomic
+
+    write_atomic(path, (json.dumps(document, indent=1, default=str) + "\n").encode())

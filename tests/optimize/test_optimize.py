@@ -1,0 +1,100 @@
+"""th.optimize on a small model: candidates measured as deployed, the cheapest within budget,
+the Pareto front, outputs written, measurements cached, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import thrifty as th
+import thrifty.optimize.search as search
+from thrifty.errors import DataError
+from thrifty.optimize.result import Optimized
+from thrifty.optimize.trial import Measured, Trial
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(autouse=True)
+def small_search(monkeypatch, tmp_path):
+    monkeypatch.setattr(search, "SINGLES", ("prune:0.7", "channels:0.5", "quantize:int8-dynamic"))
+    monkeypatch.setattr(search, "RUNGS", (1, 2))
+    monkeypatch.setenv("THRIFTY_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def model(digits, tmp_path_factory):
+    module = th.models.build("tabular-mlp", (64,), 10)
+    th.models.train(module, digits, th.models.TrainConfig(epochs=15))
+    path = tmp_path_factory.mktemp("model") / "digits.onnx"
+    th.load(module, input_shape=(64,)).save(path)
+    return path
+
+
+def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypatch):
+    found = th.optimize(model, digits, max_drop=2.0, time_budget=300, out=tmp_path / "out")
+    assert found.candidates, "nothing was tried"
+    within = [c for c in [found.baseline, *found.candidates] if c.drop(found.baseline) <= 2.0]
+    assert found.best.objective("money") == min(c.objective("money") for c in within)
+    recipes = [c.trial.recipe for c in found.candidates]
+    assert recipes[:3] == ["prune:0.7", "channels:0.5", "quantize:int8-dynamic"]
+    assert any("," in r for r in recipes)  # the second rung combines the survivors
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["best"]["trial"] == {
+        "recipe": found.best.trial.recipe,
+        "epochs": found.best.trial.epochs,
+    }
+    assert len(report["candidates"]) == len(found.candidates)
+    packed = th.unpack(tmp_path / "out" / "model.thrifty")
+    assert th.profile(packed, digits, timing_budget_s=0.05).quality.value == pytest.approx(
+        found.best.test
+    )
+    assert th.load(tmp_path / "out" / "model.onnx").proto.graph.node
+
+    def no_compressing(*args, **kwargs):
+        raise AssertionError("a cached candidate was compressed again")
+
+    monkeypatch.setattr(th, "compress", no_compressing)
+    again = th.optimize(model, digits, max_drop=2.0, time_budget=300)
+    assert [c.to_json() for c in again.candidates] == [c.to_json() for c in found.candidates]
+
+
+def measured(recipe: str, validation: float, money: float, size: int) -> Measured:
+    bill = {"bandwidth_usd": 0.0}
+    return Measured(Trial(recipe, 1), validation, validation, "accuracy", size, money, money,
+                    0.1, bill, 0.0, None)  # fmt: skip
+
+
+def test_the_pareto_front_and_the_closest_when_nothing_fits():
+    base = measured("", 0.90, 1.0, 1000)
+    a = measured("a", 0.89, 0.5, 500)  # drop 1 point, cheaper, smaller
+    b = measured("b", 0.80, 0.4, 400)  # drops 10 points, cheapest
+    c = measured("c", 0.88, 0.6, 600)  # dominated by a
+    found = Optimized(base, [a, b, c], max_drop=2.0, objective="money")
+    assert found.best is a and found.closest is None
+    assert {m.trial.recipe for m in found.front} == {"", "a", "b"}
+    strict = Optimized(base, [a, b, c], max_drop=0.5, objective="money")
+    assert strict.best is base and strict.closest is a
+
+
+def test_bad_settings_are_refused(model, digits):
+    with pytest.raises(DataError, match="objective"):
+        th.optimize(model, digits, objective="speed")
+    with pytest.raises(DataError, match="max_drop"):
+        th.optimize(model, digits, max_drop=-1)
+
+
+def test_the_cli(model, tmp_path):
+    def thrifty(*args):
+        command = [sys.executable, "-m", "thrifty.cli", "optimize", str(model), "-d", "digits"]
+        return subprocess.run([*command, *args], capture_output=True, text=True)
+
+    bad = thrifty("-o", str(tmp_path / "o"), "--time-budget", "ten minutes")
+    assert bad.returncode == 1 and "time budget" in bad.stderr
+    done = thrifty("-o", str(tmp_path / "o"), "--max-drop", "2", "--time-budget", "2m")
+    assert done.returncode == 0, done.stderr
+    assert "optimize: the cheapest by money" in done.stdout
+    assert (tmp_path / "o" / "report.json").is_file()
