@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from thrifty.ship.cache import default_root
 
 OBJECTIVES = ("money", "latency", "size", "bandwidth")
@@ -104,7 +106,7 @@ def _cache_folder(model, data, trial: Trial, pricing, workload, finetune) -> Pat
     key = json.dumps(
         {
             "model": hashlib.sha256(model.to_bytes()).hexdigest(),
-            "data": repr(getattr(data, "description", data)),
+            "data": _data_key(data),
             "trial": asdict(trial),
             "pricing": repr(pricing),
             "workload": repr(workload),
@@ -114,6 +116,15 @@ def _cache_folder(model, data, trial: Trial, pricing, workload, finetune) -> Pat
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return default_root() / "optimize" / digest
+
+
+def _data_key(data) -> str:
+    """The data set's description and a hash of every split's rows and labels."""
+    digest = hashlib.sha256()
+    for part in (data.train, data.val, data.test):
+        for array in (part.x, part.y):
+            digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    return json.dumps(data.describe(), sort_keys=True, default=str) + digest.hexdigest()
 
 
 def _write(path: Path, document: dict[str, Any]) -> None:
