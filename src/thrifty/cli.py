@@ -232,7 +232,27 @@ def optimize(
             f"{near.trial.recipe}, lost {near.drop(found.baseline):.2f}; "
             "the model as it is was written"
         )
-    typer.echo(f"wrote {output}/model.thrifty, model.onnx and report.json")
+    typer.echo(f"wrote {output}/model.thrifty, model.onnx, report.json and report.html")
+
+
+@app.command(epilog="Example: thrifty report out/report.json -o report.html")
+def report(
+    document: Annotated[Path, typer.Argument(help="A report.json that thrifty optimize wrote.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML page to write.")],
+) -> None:
+    """Render an optimization report as a self-contained HTML page (charts inline)."""
+    from thrifty.atomic import write_atomic
+    from thrifty.errors import DataError
+    from thrifty.report.html import render
+
+    try:
+        page = render(json.loads(document.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DataError(
+            f"{document} is not a report.json from thrifty optimize ({type(error).__name__})"
+        ) from None
+    write_atomic(output, page.encode())
+    typer.echo(f"wrote {output}")
 
 
 def _measured(candidate) -> None:

@@ -53,6 +53,8 @@ def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypa
         found.best.test
     )
     assert th.load(tmp_path / "out" / "model.onnx").proto.graph.node
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert page.count('<circle class="point') == len(found.candidates) + 1
 
     def no_compressing(*args, **kwargs):
         raise AssertionError("a cached candidate was compressed again")
@@ -98,3 +100,10 @@ def test_the_cli(model, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "optimize: the cheapest by money" in done.stdout
     assert (tmp_path / "o" / "report.json").is_file()
+    command = [sys.executable, "-m", "thrifty.cli", "report", str(tmp_path / "o" / "report.json")]
+    again = subprocess.run([*command, "-o", str(tmp_path / "again.html")], capture_output=True)
+    assert again.returncode == 0
+    assert (tmp_path / "again.html").read_bytes() == (tmp_path / "o" / "report.html").read_bytes()
+    wrong = subprocess.run([*command[:-1], str(model), "-o", str(tmp_path / "x.html")],
+                           capture_output=True, text=True)  # fmt: skip
+    assert wrong.returncode == 1 and "not a report.json" in wrong.stderr

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from thrifty.optimize.trial import Measured
+from thrifty.optimize.trial import TOLERANCE, Measured
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Optimized:
     def within(self) -> list[Measured]:
         """Candidates (the baseline among them) within the quality budget, cheapest first."""
         pool = [self.baseline, *self.candidates]
-        ok = [c for c in pool if c.drop(self.baseline) <= self.max_drop]
+        ok = [c for c in pool if c.drop(self.baseline) <= self.max_drop + TOLERANCE]
         return sorted(ok, key=lambda c: c.objective(self.objective))
 
     @property
@@ -67,12 +67,14 @@ class Optimized:
         }  # fmt: skip
 
     def write(self, folder: Path) -> None:
-        """``model.thrifty``, ``model.onnx`` and ``report.json`` in ``folder``."""
+        """``model.thrifty``, ``model.onnx``, ``report.json`` and ``report.html`` in ``folder``."""
         import thrifty as th
         from thrifty.atomic import write_atomic
+        from thrifty.report.html import render
 
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.best.path, folder / "model.thrifty")
         th.unpack(folder / "model.thrifty").save(folder / "model.onnx")
-        text = json.dumps(self.to_json(), indent=1, default=str) + "\n"
-        write_atomic(folder / "report.json", text.encode())
+        document = json.loads(json.dumps(self.to_json(), default=str))
+        write_atomic(folder / "report.json", (json.dumps(document, indent=1) + "\n").encode())
+        write_atomic(folder / "report.html", render(document).encode())

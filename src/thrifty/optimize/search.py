@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from thrifty.optimize.trial import Measured, Trial
+from thrifty.optimize.trial import TOLERANCE, Measured, Trial
 
 SINGLES = (
     "prune:0.8", "prune:0.9", "prune:0.95",
@@ -52,7 +52,7 @@ def successive_halving(
             result = run(Trial(recipe, epochs))
             measured.append(result)
             results.append(result)
-        within = [r for r in results if r.drop(baseline) <= max_drop]
+        within = [r for r in results if r.drop(baseline) <= max_drop + TOLERANCE]
         within.sort(key=lambda r: r.objective(objective))
         survivors = [r.trial.recipe for r in within[: max(2, len(within) // 2)]]
         recipes = combine(survivors)  # the next rung's, fine-tuned longer

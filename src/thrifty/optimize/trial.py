@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 from thrifty.ship.cache import default_root
 
 OBJECTIVES = ("money", "latency", "size", "bandwidth")
+TOLERANCE = 1e-9  # a drop of exactly the budget is within it, whatever the float rounding
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Measured:
     bill: dict[str, Any]
     seconds: float  # compressing and measuring it, the first time
     path: Path  # the packed file, in the cache
+    layers: list[dict[str, Any]] = field(default_factory=list)  # name, op, params, flops
+    tensors: list[dict[str, Any]] = field(default_factory=list)  # encoding, bytes, bits, sparsity
 
     def objective(self, name: str) -> float:
         """Lower is better, for every objective."""
@@ -89,9 +92,29 @@ def measure(model, data, trial: Trial, pricing, workload, finetune) -> Measured:
         trial, validation.quality.value, cost.quality.value, cost.quality.metric,
         path.stat().st_size, bill.usd_per_million, bill.total_usd,
         cost.compute.latency.p50_ms, bill.to_dict(), time.perf_counter() - started, path,
+        [{"name": x.name, "op": x.op, "params": x.params, "flops": x.flops} for x in cost.layers],
+        _tensors(path, deployed),
     )  # fmt: skip
     _write(folder / "measured.json", measured.to_json())
     return measured
+
+
+def _tensors(path: Path, deployed) -> list[dict[str, Any]]:
+    """Per weight tensor of the packed file: its encoding, bytes, bits per weight, sparsity."""
+    from onnx import numpy_helper
+
+    import thrifty as th
+
+    arrays = {t.name: numpy_helper.to_array(t) for t in deployed.proto.graph.initializer}
+    rows = []
+    for row in th.inspect(path).tensors:
+        array = arrays.get(row.name)
+        zeros = float((array == 0).mean()) if array is not None and array.size else 0.0
+        rows.append(
+            {"name": row.name, "shape": list(row.shape), "encoding": row.encoding,
+             "bytes": row.bytes, "bits_per_weight": row.bits_per_weight, "sparsity": zeros}
+        )  # fmt: skip
+    return rows
 
 
 def _epochs(finetune, epochs: int):
