@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pyarrow.parquet as pq
 
@@ -30,3 +37,27 @@ def check(model, rows, row_ids, classes, probabilities) -> None:
     softmax = np.exp(scores - scores.max(axis=1, keepdims=True))
     softmax /= softmax.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(probabilities[order], softmax, rtol=1e-4, atol=1e-6)
+
+
+def kill_a_driver(model, rows: np.ndarray, folder: Path, cluster: str | None = None) -> int:
+    """Run th.predict over ``rows`` (1,000-row shards) in a driver process, SIGKILL it and its
+    process group once 5 shards are committed; return how many were committed by then."""
+    np.save(folder / "x.npy", rows)
+    script = (
+        "import thrifty as th, thrifty.predict.inputs as i\n"
+        "i.SHARD_ROWS = 1000\n"
+        "if __name__ == '__main__':\n"
+        f"    th.predict({str(model)!r}, {str(folder / 'x.npy')!r}, "
+        f"{str(folder / 'out.parquet')!r}, workers=2, batch_size=32, cluster={cluster!r})\n"
+    )
+    (folder / "job.py").write_text(script)
+    driver = subprocess.Popen([sys.executable, str(folder / "job.py")], start_new_session=True)
+    parts, deadline = folder / ".out.parquet.parts", time.monotonic() + 120
+    while len(list(parts.glob("part-*.parquet"))) < 5 and time.monotonic() < deadline:
+        assert driver.poll() is None, "the job ended before it could be killed"
+        time.sleep(0.01)
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and its local workers, at once
+    driver.wait(10)
+    finished = len(list(parts.glob("part-*.parquet")))
+    assert 5 <= finished < len(rows) // 1000 and not (folder / "out.parquet").exists()
+    return finished

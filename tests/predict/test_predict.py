@@ -3,10 +3,7 @@ what survives a killed worker, a killed driver and a row that always fails."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -15,7 +12,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from predicted import FEATURES, check, expected, read_parquet
+from predicted import FEATURES, check, expected, kill_a_driver, read_parquet
 
 import thrifty as th
 import thrifty.predict.inputs as inputs
@@ -130,24 +127,7 @@ def test_a_killed_worker_loses_and_repeats_no_row(model, tmp_path, small_shards)
 
 def test_a_killed_driver_resumes_without_redoing_finished_shards(model, tmp_path):
     rows = np.random.default_rng(3).standard_normal((40_000, FEATURES)).astype(np.float32)
-    np.save(tmp_path / "x.npy", rows)
-    script = (
-        "import thrifty as th, thrifty.predict.inputs as i\n"
-        "i.SHARD_ROWS = 1000\n"
-        "if __name__ == '__main__':\n"
-        f"    th.predict({str(model)!r}, {str(tmp_path / 'x.npy')!r}, "
-        f"{str(tmp_path / 'out.parquet')!r}, workers=2, batch_size=32)\n"
-    )
-    (tmp_path / "job.py").write_text(script)
-    driver = subprocess.Popen([sys.executable, str(tmp_path / "job.py")], start_new_session=True)
-    parts, deadline = tmp_path / ".out.parquet.parts", time.monotonic() + 120
-    while len(list(parts.glob("part-*.parquet"))) < 5 and time.monotonic() < deadline:
-        assert driver.poll() is None, "the job ended before it could be killed"
-        time.sleep(0.01)
-    os.killpg(driver.pid, signal.SIGKILL)  # the driver and its workers, at once
-    driver.wait(10)
-    finished = len(list(parts.glob("part-*.parquet")))
-    assert 5 <= finished < 40 and not (tmp_path / "out.parquet").exists()
+    finished = kill_a_driver(model, rows, tmp_path)
     inputs.SHARD_ROWS, before = 1000, inputs.SHARD_ROWS
     try:
         result = th.predict(model, tmp_path / "x.npy", tmp_path / "out.parquet", workers=2)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from predicted import FEATURES, check, read_parquet
+from predicted import FEATURES, check, kill_a_driver, read_parquet
 
 import thrifty as th
 import thrifty.predict.inputs as inputs
@@ -135,24 +135,7 @@ def test_a_killed_ray_actor_loses_and_repeats_no_row(cluster, model, tmp_path, s
 
 def test_a_killed_ray_driver_resumes_without_redoing_finished_shards(cluster, model, tmp_path):
     rows = np.random.default_rng(6).standard_normal((60_000, FEATURES)).astype(np.float32)
-    np.save(tmp_path / "x.npy", rows)
-    script = (
-        "import thrifty as th, thrifty.predict.inputs as i\n"
-        "i.SHARD_ROWS = 1000\n"
-        "if __name__ == '__main__':\n"
-        f"    th.predict({str(model)!r}, {str(tmp_path / 'x.npy')!r}, "
-        f"{str(tmp_path / 'out.parquet')!r}, workers=2, batch_size=32, cluster={cluster!r})\n"
-    )
-    (tmp_path / "job.py").write_text(script)
-    driver = subprocess.Popen([sys.executable, str(tmp_path / "job.py")], env=os.environ.copy())
-    parts, deadline = tmp_path / ".out.parquet.parts", time.monotonic() + 120
-    while len(list(parts.glob("part-*.parquet"))) < 5 and time.monotonic() < deadline:
-        assert driver.poll() is None, "the job ended before it could be killed"
-        time.sleep(0.01)
-    driver.send_signal(signal.SIGKILL)  # its actors go with its Ray job
-    driver.wait(10)
-    finished = len(list(parts.glob("part-*.parquet")))
-    assert 5 <= finished < 60 and not (tmp_path / "out.parquet").exists()
+    finished = kill_a_driver(model, rows, tmp_path, cluster)
     inputs.SHARD_ROWS, before = 1000, inputs.SHARD_ROWS
     try:
         result = th.predict(model, tmp_path / "x.npy", tmp_path / "out.parquet", cluster=cluster)

@@ -65,7 +65,7 @@ def _ray(address: str):
         import ray
         import ray.data  # noqa: F401  (ray.data is a subpackage: imported, not just reached)
     except ImportError:
-        raise RuntimeUnavailable("the Ray backend needs Ray: pip install 'ray[data]'") from None
+        raise RuntimeUnavailable("the Ray backend needs Ray: pip install 'thrifty[ray]'") from None
     for name in ("ray", "ray.data"):  # its INFO lines would drown the progress bar
         logging.getLogger(name).setLevel(logging.ERROR)
     if not ray.is_initialized():
