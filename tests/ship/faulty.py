@@ -12,7 +12,9 @@ It answers GET and HEAD like nginx: a strong ETag, single ``Range: bytes=a-`` re
 - ``"slow"``: send the body 16 KiB at a time, 20 ms apart;
 - ``"refuse-range"``: answer a Range request with 416.
 
-``server.requests`` records (path, Range, If-Range, status, bytes sent) for every request.
+``server.requests`` records (path, Range, If-Range, status, bytes sent) for every request, once
+its answer is sent; ``server.settled()`` waits until no answer is being sent, so that a test
+that has just read a body sees that request's record.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class FaultyServer:
         self.generation: dict[str, int] = defaultdict(int)
         self.requests: list[tuple[str, str | None, str | None, int, int]] = []
         self.lock = threading.Lock()
+        self.active = 0  # answers being sent
+        self.idle = threading.Condition(self.lock)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -50,6 +54,12 @@ class FaultyServer:
     def etag(self, path: str, body: bytes) -> str:
         digest = hashlib.sha256(body).hexdigest()[:32]
         return f'"{digest}-{self.generation[path]}"'
+
+    def settled(self, seconds: float = 10) -> list[tuple[str, str | None, str | None, int, int]]:
+        """The records, once every answer under way has been sent."""
+        with self.idle:
+            self.idle.wait_for(lambda: self.active == 0, seconds)
+        return self.requests
 
     def fetched(self, path: str) -> int:
         """Body bytes sent for ``path`` so far."""
@@ -78,6 +88,16 @@ def _handler(server: FaultyServer):
             self.answer(head=False)
 
         def answer(self, head: bool) -> None:
+            with server.lock:
+                server.active += 1
+            try:
+                self.send(head)
+            finally:
+                with server.idle:
+                    server.active -= 1
+                    server.idle.notify_all()
+
+        def send(self, head: bool) -> None:
             path = self.path.lstrip("/")
             file = server.root / path
             if ".." in path or not file.is_file():

@@ -37,7 +37,7 @@ def model(store, tmp_path):
 
 
 def requests_for(faulty, chunk):
-    return [r for r in faulty.requests if r[0] == chunk_path(chunk.sha256)]
+    return [r for r in faulty.settled() if r[0] == chunk_path(chunk.sha256)]
 
 
 def test_a_cut_chunk_resumes_where_it_stopped(faulty, model, tmp_path):
