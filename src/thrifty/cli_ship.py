@@ -1,0 +1,121 @@
+"""The ``thrifty`` commands that move models: push, pull, ls, gc and serve (docs/STORE.md).
+
+They live apart from thrifty/cli.py, which registers them on its app in help order.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+Store = Annotated[str, typer.Argument(help="A folder, s3://bucket/prefix or http(s):// URL.")]
+Jobs = Annotated[int | None, typer.Option(help="Chunks moved at once (default: 2 per core, <= 8).")]
+
+
+def push(
+    file: Annotated[str, typer.Argument(help="The file to publish (any file; .thrifty best).")],
+    store: Store,
+    name: Annotated[
+        str, typer.Argument(help="name@version; a bare name takes the file's digest as version.")
+    ],
+    tag: Annotated[str, typer.Option(help="The tag to point at this version.")] = "latest",
+    jobs: Jobs = None,
+) -> None:
+    """Upload only the chunks the store lacks, then publish the version."""
+    from thrifty.report.text import human_bytes
+    from thrifty.ship import push
+
+    pushed = push(file, store, name, tag=tag, jobs=jobs, progress=sys.stderr.isatty())
+    m = pushed.manifest
+    typer.echo(
+        f"pushed {m.name}@{m.version} ({human_bytes(m.size)}): moved "
+        f"{human_bytes(pushed.moved_bytes)}, already there {human_bytes(pushed.saved_bytes)}"
+    )
+
+
+def pull(
+    store: Store,
+    ref: Annotated[str, typer.Argument(help="name@version, name@tag, or name (its latest).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    jobs: Jobs = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Where pulls index their chunks (default $THRIFTY_CACHE).")
+    ] = None,
+) -> None:
+    """Fetch a version: only chunks no earlier pull brought, each verified; resumable."""
+    from thrifty.report.text import human_bytes
+    from thrifty.ship import pull
+
+    pulled = pull(store, ref, output, cache=cache, jobs=jobs, progress=sys.stderr.isatty())
+    m = pulled.manifest
+    typer.echo(
+        f"pulled {m.name}@{m.version} into {output} ({human_bytes(m.size)}): moved "
+        f"{human_bytes(pulled.moved_bytes)}, reused {human_bytes(pulled.saved_bytes)}"
+    )
+
+
+def list_store(store: Store, as_json: AsJson = False) -> None:
+    """List every name@version in a store, with its size and tags."""
+    from thrifty.report.text import human_bytes
+    from thrifty.ship import list_versions
+
+    versions = list_versions(store)
+    if as_json:
+        rows = [
+            {"name": v.manifest.name, "version": v.manifest.version, "size": v.manifest.size,
+             "sha256": v.manifest.sha256, "created": v.manifest.created, "tags": list(v.tags)}
+            for v in versions
+        ]  # fmt: skip
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name@version", "size", "created", "tags", title=f"versions in {store}")
+    for v in versions:
+        m = v.manifest
+        table.add_row(f"{m.name}@{m.version}", human_bytes(m.size), m.created, " ".join(v.tags))
+    Console().print(table)
+
+
+def gc(store: Store) -> None:
+    """Remove the chunks no manifest names. Run it when no push is in flight."""
+    from thrifty.report.text import human_bytes
+    from thrifty.ship import collect_garbage
+
+    collected = collect_garbage(store)
+    typer.echo(f"removed {collected.chunks} chunks, {human_bytes(collected.bytes)}")
+
+
+def serve(
+    store: Annotated[Path, typer.Argument(help="The store folder to serve (made if missing).")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8470,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="THRIFTY_TOKEN",
+            show_envvar=True,
+            help="Bearer token for uploads; none: read-only.",
+        ),
+    ] = None,
+) -> None:
+    """Serve a store over HTTP: reads for anyone, verified uploads with the token."""
+    from thrifty.ship.server import serve as run
+
+    mode = "uploads with the token" if token else "read-only"
+    typer.echo(f"serving {store} on http://{host}:{port} ({mode})", err=True)
+    run(store, host=host, port=port, token=token)
+
+
+def register_ship_commands(app: typer.Typer) -> None:
+    app.command(epilog="Example: thrifty push lenet.thrifty s3://bucket/models lenet@2")(push)
+    app.command(epilog="Example: thrifty pull s3://bucket/models lenet@2 -o lenet.thrifty")(pull)
+    app.command(name="ls", epilog="Example: thrifty ls s3://bucket/models")(list_store)
+    app.command(epilog="Example: thrifty gc ./store")(gc)
+    app.command(epilog="Example: THRIFTY_TOKEN=s3cret thrifty serve ./store --port 8470")(serve)
