@@ -36,6 +36,13 @@ Data = Annotated[
 Target = Annotated[
     str | None, typer.Option(help="The column to predict, for .csv and .parquet data.")
 ]
+Metric = Annotated[
+    str | None,
+    typer.Option(
+        help="The quality metric: accuracy, f1, auc, recall:CLASS, precision:CLASS, rmse, mae "
+        "(default: accuracy for classes, rmse for values)."
+    ),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
 
@@ -62,6 +69,7 @@ def profile(
     data: Data,
     target: Target = None,
     split: Annotated[str, typer.Option(help="The held-out split to measure on.")] = "test",
+    metric: Metric = None,
     runtime: Annotated[str, typer.Option(help="onnxruntime or torch.")] = "onnxruntime",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     threads: Annotated[
@@ -93,6 +101,7 @@ def profile(
             runtime=runtime,
             device=device,
             threads=threads,
+            metric=metric,
         )
     _show(cost, Bill.of(cost, prices, workload), as_json)
 
@@ -205,8 +214,13 @@ def optimize(
         Path, typer.Option("--output", "-o", help="Folder for model.thrifty/.onnx, report.json.")
     ],
     max_drop: Annotated[
-        float, typer.Option(help="Quality it may lose: accuracy points, or RMSE units.")
+        float,
+        typer.Option(
+            help="Quality it may lose: points of a share (accuracy, recall, AUC), "
+            "or units of an error (RMSE, MAE)."
+        ),
     ] = 0.5,
+    metric: Metric = None,
     objective: Annotated[str, typer.Option(help="money, latency, size or bandwidth.")] = "money",
     time_budget: Annotated[str, typer.Option(help="Time to search: 600, 10m, 1h.")] = "10m",
     pricing: Annotated[Path | None, typer.Option(help="A pricing profile (TOML).")] = None,
@@ -219,7 +233,7 @@ def optimize(
 
     _existing(model)
     found = run(
-        model, load_data(data, target=target), max_drop, objective=objective,
+        model, load_data(data, target=target), max_drop, objective=objective, metric=metric,
         pricing=pricing, time_budget=_seconds(time_budget), out=output,
         progress=_measured if sys.stderr.isatty() else None,
     )  # fmt: skip

@@ -78,7 +78,7 @@ def test_tables_with_a_target_column(tmp_path, suffix):
     (pq.write_table if suffix == "parquet" else pacsv.write_csv)(table, path)
     data = th.datasets.load(path, target="price")
     assert data.task == "regression" and data.features == ("a", "b")
-    assert data.metric == "rmse" and data.input_shape == (2,)
+    assert data.metric.spec == "rmse" and data.input_shape == (2,)
     with pytest.raises(DataError, match="--target"):
         th.datasets.load(path)
     with pytest.raises(DataError, match="no column 'cost'"):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
+from thrifty.datasets.metrics import DEFAULT, Metric, parse
 from thrifty.datasets.preprocess import Step
 
 Task = Literal["classification", "regression"]
@@ -46,6 +47,7 @@ class Dataset:
     classes: tuple[str, ...] | None = None
     features: tuple[str, ...] | None = None
     preprocessing: tuple[Step, ...] = field(default=())
+    scoring: str | None = None  # the quality metric, when not the task's default
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -57,9 +59,17 @@ class Dataset:
         return None if self.classes is None else len(self.classes)
 
     @property
-    def metric(self) -> str:
-        """The quality metric thrifty reports for this task."""
-        return "accuracy" if self.task == "classification" else "rmse"
+    def metric(self) -> Metric:
+        """The quality metric thrifty measures and keeps within budget: accuracy or RMSE unless
+        set with :meth:`with_metric`."""
+        return Metric(self.scoring or DEFAULT[self.task])
+
+    def with_metric(self, spec: str | None) -> Dataset:
+        """The same data, scored by ``spec`` (e.g. ``"recall:malignant"``, ``"auc"``, ``"mae"``;
+        see ``thrifty.datasets.metrics``)."""
+        if spec is None:
+            return self
+        return replace(self, scoring=parse(spec, self.task, self.classes).spec)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -71,4 +81,5 @@ class Dataset:
             "classes": list(self.classes) if self.classes else None,
             "rows": {"train": len(self.train), "val": len(self.val), "test": len(self.test)},
             "preprocessing": [step.to_dict() for step in self.preprocessing],
+            "metric": self.metric.spec,
         }

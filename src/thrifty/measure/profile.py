@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from thrifty.datasets import Dataset, Split
+from thrifty.datasets.metrics import DEFAULT, parse
 from thrifty.errors import DataError
 from thrifty.measure.cost import Bandwidth, Compute, Cost, Storage
 from thrifty.measure.counts import count_layers
@@ -30,11 +31,14 @@ def profile(
     device: Device = "auto",
     threads: int | None = None,
     timing_budget_s: float = 1.0,
+    metric: str | None = None,
 ) -> Cost:
     """Measure a model's compute, storage, bandwidth and quality on held-out data.
 
     ``model`` is anything :func:`thrifty.load` takes; ``data`` a Dataset (its ``split`` is used),
     a Split, or a data set name. ``timing_budget_s`` bounds each latency and throughput probe.
+    ``metric`` names the quality metric (``"auc"``, ``"recall:1"``, ``"mae"``; see
+    ``thrifty.datasets.metrics``) when not the data set's own.
 
     >>> import thrifty as th
     >>> from torch import nn
@@ -43,12 +47,12 @@ def profile(
     >>> cost.storage.params, cost.compute.macs_per_sample
     (650, 640)
     """
-    part, task, classes, name = _held_out(data, split)
+    part, scoring, classes, name = _held_out(data, split, metric)
     model = load(model, input_shape=part.x.shape[1:]) if not isinstance(model, Model) else model
     x = model.fit_inputs(part.x)
     with PeakMemory() as peak:
         session = open_session(model, runtime, device, threads)
-        quality = measure_quality(session, x, part.y, task=task, classes=classes, split=name)
+        quality = measure_quality(session, x, part.y, metric=scoring, classes=classes, split=name)
     latency = measure_latency(session, x, budget_s=timing_budget_s)
     throughput = measure_throughput(session, x, budget_s=timing_budget_s / 4)
     layers = count_layers(model.proto)
@@ -73,16 +77,18 @@ def profile(
     )
 
 
-def _held_out(data, split: str):
-    """The split to measure on, its task, its number of classes, and its name."""
+def _held_out(data, split: str, metric: str | None):
+    """The split to measure on, its metric, its classes, and its name."""
     if isinstance(data, Split):
         integer = np.issubdtype(data.y.dtype, np.integer)
         task = "classification" if integer else "regression"
-        return data, task, int(data.y.max()) + 1 if integer else None, "given"
+        classes = int(data.y.max()) + 1 if integer else None
+        return data, parse(metric or DEFAULT[task], task, classes), classes, "given"
     if not isinstance(data, Dataset):
         from thrifty.datasets import load as load_data
 
         data = load_data(data)
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
-    return getattr(data, split), data.task, data.num_classes, split
+    data = data.with_metric(metric)
+    return getattr(data, split), data.metric, data.classes or data.num_classes, split

@@ -46,8 +46,8 @@ def train_baseline(
         open_session(model, device="cpu"),
         data.test.x,
         data.test.y,
-        task=data.task,
-        classes=data.num_classes,
+        metric=data.metric,
+        classes=data.classes or data.num_classes,
         split="test",
     )
     return {

@@ -81,7 +81,7 @@ def train(
             if score > best_score:
                 best_score, best_epoch = score, epoch
                 best_state = copy.deepcopy(module.state_dict())
-            advance(f"epoch {epoch}: val {data.metric} {abs(score):.4f}")
+            advance(f"epoch {epoch}: val {data.metric.spec} {abs(score):.4f}")
             out_of_patience = epoch - best_epoch >= config.patience
             out_of_time = config.max_seconds and time.perf_counter() - started > config.max_seconds
             if out_of_patience or out_of_time:
@@ -114,8 +114,10 @@ def _loss(classify: bool, teacher, temperature: float):
 
 
 def validation_score(module, data: Dataset) -> float:
-    """Accuracy on the validation split (higher is better), or minus its RMSE for regression."""
+    """The data set's metric on the validation split, signed so that higher is better."""
     import torch
+
+    from thrifty.datasets.metrics import score
 
     module.eval()
     device = next(module.parameters()).device
@@ -124,9 +126,8 @@ def validation_score(module, data: Dataset) -> float:
             [module(torch.from_numpy(xb).to(device)) for xb, _ in data.val.batches(1024)]
         )
         out = out.cpu()
-    if data.task == "classification":
-        return float((out.argmax(1).numpy() == data.val.y).mean())
-    return -float(np.sqrt(np.mean((out.reshape(-1).numpy() - data.val.y) ** 2)))
+    metric = data.metric
+    return metric.better(score(metric, out.numpy(), data.val.y, data.classes or data.num_classes))
 
 
 class _bar:

@@ -28,6 +28,7 @@ def optimize(
     max_drop: float = 0.5,
     *,
     objective: str = "money",
+    metric: str | None = None,
     pricing: Any = None,
     workload: Any = None,
     time_budget: float = 600.0,
@@ -36,8 +37,9 @@ def optimize(
     progress: Any = None,
 ) -> Optimized:
     """The cheapest candidate (by ``objective``: money, latency, size or bandwidth) whose
-    quality is at most ``max_drop`` below the model's (percentage points of accuracy, or RMSE
-    units), found within ``time_budget`` seconds; written to ``out`` if given.
+    quality is at most ``max_drop`` below the model's, found within ``time_budget`` seconds;
+    written to ``out`` if given. Quality is ``metric`` (default: the data set's; accuracy or
+    RMSE), its drop counted in percentage points for shares and in units for errors.
 
     >>> best = th.optimize("lenet.onnx", "fashion-mnist", max_drop=0.5)  # doctest: +SKIP
     """
@@ -50,6 +52,7 @@ def optimize(
         raise DataError("max_drop must be >= 0 and time_budget > 0")
     deadline = time.monotonic() + time_budget
     data = th.datasets.load(data) if isinstance(data, str | Path) else data
+    data = data.with_metric(metric)
     model = th.load(model, input_shape=data.train.x.shape[1:])
     pricing = load_pricing(pricing) if not hasattr(pricing, "name") else pricing
     workload = workload or Workload()

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from thrifty.datasets.metrics import Metric
 from thrifty.ship.cache import default_root
 
 OBJECTIVES = ("money", "latency", "size", "bandwidth")
@@ -32,7 +33,7 @@ class Measured:
     trial: Trial
     validation: float  # the quality metric on the validation split (search decisions)
     test: float  # the same metric on the test split (reported)
-    metric: str  # "accuracy" (higher is better) or "rmse"
+    metric: str  # as written: "accuracy", "recall:malignant", "rmse", ... (datasets.metrics)
     bytes: int  # the packed .thrifty file: what storage and shipping pay for
     usd_per_million: float
     usd_per_month: float
@@ -53,9 +54,9 @@ class Measured:
         }[name]
 
     def drop(self, baseline: Measured, split: str = "validation") -> float:
-        """Quality lost against ``baseline``, in percentage points (accuracy) or RMSE units."""
-        ours, theirs = getattr(self, split), getattr(baseline, split)
-        return (theirs - ours) * 100 if self.metric == "accuracy" else ours - theirs
+        """Quality lost against ``baseline``: percentage points for shares (accuracy, recall,
+        AUC...), the metric's units for errors (RMSE, MAE)."""
+        return Metric(self.metric).drop(getattr(baseline, split), getattr(self, split))
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)

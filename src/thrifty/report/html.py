@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from thrifty.datasets.metrics import Metric
 from thrifty.report.text import human_bytes, money
 
 WIDTH, HEIGHT, PAD = 640, 360, 56
@@ -31,7 +32,7 @@ def render(report: dict[str, Any]) -> str:
 
 
 def _quality(m: dict[str, Any]) -> str:
-    return f"{m['test']:.2%}" if m["metric"] == "accuracy" else f"{m['test']:.4g}"
+    return Metric(m["metric"]).format(m["test"])
 
 
 def _before_after(base: dict[str, Any], best: dict[str, Any]) -> str:

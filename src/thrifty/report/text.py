@@ -7,6 +7,7 @@ import math
 from rich.console import Console, Group
 from rich.table import Table
 
+from thrifty.datasets.metrics import Metric
 from thrifty.measure.bill import Bill
 from thrifty.measure.cost import Cost
 
@@ -171,18 +172,19 @@ def compare_view(before: Cost, after: Cost, *, title: str) -> Table:
 def optimize_view(found) -> Table:
     """Every candidate of an optimization: quality, drop, bytes, money; the best marked."""
     baseline, best, front = found.baseline, found.best, {id(c) for c in found.front}
-    metric = baseline.metric
+    metric = Metric(baseline.metric)
     table = Table(
         title=f"optimize: the cheapest by {found.objective} within {found.max_drop} "
-        f"{'points' if metric == 'accuracy' else metric} (validation), measured as deployed",
+        f"{'points of ' if metric.is_share else ''}{metric.spec} (validation), "
+        "measured as deployed",
         caption="* best within budget; P on the Pareto front (quality, objective, bytes). "
         "Quality on the test split.",
     )
-    for column in ("", "recipe", "epochs", f"test {metric}", "drop", "bytes", "$ / million"):
+    for column in ("", "recipe", "epochs", f"test {metric.spec}", "drop", "bytes", "$ / million"):
         table.add_column(column, justify="left" if column in ("", "recipe") else "right")
     for c in [baseline, *found.candidates]:
         mark = ("*" if c is best else "") + ("P" if id(c) in front else "")
-        quality = f"{c.test:.2%}" if metric == "accuracy" else f"{c.test:.4g}"
+        quality = metric.format(c.test)
         table.add_row(
             mark, c.trial.recipe or "(the model as it is)", str(c.trial.epochs), quality,
             f"{c.drop(baseline, 'test'):+.2f}", f"{c.bytes:,}", money(c.usd_per_million),

@@ -1,0 +1,159 @@
+"""Quality metrics, named by text: ``accuracy``, ``f1``, ``auc``, ``recall:CLASS``,
+``precision:CLASS`` and ``f1:CLASS`` for classes; ``rmse`` and ``mae`` for values.
+
+A metric that is a share (accuracy, F1, AUC, recall, precision) loses quality in percentage
+points; an error (RMSE, MAE) in its own units. ``CLASS`` is a class name of the data set or its
+index, e.g. ``recall:malignant``. Scores come from scikit-learn's ``sklearn.metrics``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from thrifty.errors import DataError, DataMismatch
+
+# name -> (task, higher is better, takes a class)
+KINDS = {
+    "accuracy": ("classification", True, False),
+    "f1": ("classification", True, True),
+    "auc": ("classification", True, False),
+    "recall": ("classification", True, True),
+    "precision": ("classification", True, True),
+    "rmse": ("regression", False, False),
+    "mae": ("regression", False, False),
+}
+DEFAULT = {"classification": "accuracy", "regression": "rmse"}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric as written (``recall:malignant``), and how to compare two values of it."""
+
+    spec: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.partition(":")[0]
+
+    @property
+    def higher_is_better(self) -> bool:
+        return KINDS[self.name][1]
+
+    @property
+    def is_share(self) -> bool:
+        """A share in [0, 1], whose drops are counted in percentage points."""
+        return self.higher_is_better
+
+    def drop(self, baseline: float, ours: float) -> float:
+        """Quality lost against ``baseline``: percentage points for shares, units for errors."""
+        lost = baseline - ours if self.higher_is_better else ours - baseline
+        return lost * 100 if self.is_share else lost
+
+    def better(self, value: float) -> float:
+        """``value`` signed so that higher is better (for early stopping)."""
+        return value if self.higher_is_better else -value
+
+    def format(self, value: float) -> str:
+        return f"{value:.2%}" if self.is_share else f"{value:.4g}"
+
+
+def parse(spec: str, task: str, classes: Sequence[str] | int | None = None) -> Metric:
+    """Check ``spec`` against the task and its classes; a clear error names what fits."""
+    name, _, which = spec.partition(":")
+    if name not in KINDS:
+        raise DataError(
+            f"unknown metric {spec!r}: choose one of {', '.join(KINDS)} "
+            "(f1, recall and precision take a class: recall:CLASS)"
+        )
+    kind, _, takes_class = KINDS[name]
+    if kind != task:
+        fitting = ", ".join(n for n, k in KINDS.items() if k[0] == task)
+        raise DataError(f"metric {name!r} is for {kind}; this data is {task}: use {fitting}")
+    if which and not takes_class:
+        raise DataError(f"metric {name!r} takes no class; write {name}")
+    if not which and name in ("recall", "precision"):
+        raise DataError(f"metric {name!r} needs a class: write {name}:CLASS, e.g. {name}:1")
+    if which:
+        class_index(which, classes)
+    return Metric(spec)
+
+
+def score(metric: Metric, out: np.ndarray, y: np.ndarray, classes: Sequence[str] | int | None):
+    """``metric`` of model outputs ``out`` (scores, probabilities, labels or values) against
+    targets ``y``."""
+    from sklearn import metrics
+
+    if metric.name == "rmse":
+        return float(np.sqrt(np.mean((_values(out, y) - y) ** 2)))
+    if metric.name == "mae":
+        return float(metrics.mean_absolute_error(y, _values(out, y)))
+    count = classes if isinstance(classes, int) or classes is None else len(classes)
+    if metric.name == "auc":
+        return _auc(out, y, count)
+    labels = to_labels(out, count)
+    if metric.name == "accuracy":
+        return float(np.mean(labels == y))
+    which = metric.spec.partition(":")[2]
+    if not which and count not in (None, 2):  # F1 over many classes: their plain mean
+        return float(metrics.f1_score(y, labels, average="macro", zero_division=0))
+    positive = class_index(which, classes) if which else 1
+    function = {"f1": metrics.f1_score, "recall": metrics.recall_score,
+                "precision": metrics.precision_score}[metric.name]  # fmt: skip
+    return float(function(y == positive, labels == positive, zero_division=0))
+
+
+def class_index(which: str, classes: Sequence[str] | int | None) -> int:
+    """The index of a class given by name or index."""
+    names = [str(i) for i in range(classes)] if isinstance(classes, int) else list(classes or [])
+    if which in names:
+        return names.index(which)
+    if which.isdigit() and (not names or int(which) < len(names)):
+        return int(which)
+    raise DataError(f"no class {which!r} in this data: its classes are {', '.join(names)}")
+
+
+def to_labels(out: np.ndarray, classes: int | None) -> np.ndarray:
+    """Class labels from scores (N x C), one sigmoid probability (N x 1), or labels (N,)."""
+    if out.ndim == 1 and np.issubdtype(out.dtype, np.integer):
+        return out
+    scores = out.reshape(len(out), -1)
+    if scores.shape[1] == 1 and classes == 2:
+        return (scores[:, 0] > 0.5).astype(np.int64)
+    if classes is not None and scores.shape[1] != classes:
+        raise DataMismatch(
+            f"the model gives {scores.shape[1]} scores per row but the data has {classes} classes; "
+            "pass data made for this model"
+        )
+    return scores.argmax(axis=1)
+
+
+def _auc(out: np.ndarray, y: np.ndarray, classes: int | None) -> float:
+    """Area under the ROC curve: of class 1's score for two classes, else one class against the
+    rest, averaged over classes."""
+    from sklearn.metrics import roc_auc_score
+
+    if out.ndim == 1 and np.issubdtype(out.dtype, np.integer):
+        raise DataMismatch("AUC needs scores, but the model gives class labels: use accuracy or f1")
+    scores = out.reshape(len(out), -1).astype(np.float64)
+    try:
+        if scores.shape[1] <= 2:
+            positive = scores[:, -1] - (scores[:, 0] if scores.shape[1] == 2 else 0)
+            return float(roc_auc_score(y, positive))
+        shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+        probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+        return float(roc_auc_score(y, probabilities, multi_class="ovr"))
+    except ValueError as error:  # one class only in these rows, or labels past the scores
+        raise DataMismatch(f"AUC cannot be taken on these rows: {error}") from error
+
+
+def _values(out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    values = out.reshape(len(y), -1)
+    if values.shape[1] != 1:
+        raise DataMismatch(
+            f"a regression model must give one value per row; it gives "
+            f"{values.shape[1]}: pass a regression model or classification data"
+        )
+    return values[:, 0].astype(np.float64)
