@@ -1,13 +1,18 @@
-"""Helpers shared by the benchmarks: the zoo's data, and interleaved measurement of sessions."""
+"""Helpers shared by the benchmarks: the zoo's data and baselines, and interleaved measurement of
+sessions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+import thrifty as th
 from thrifty.datasets import Dataset, load
 from thrifty.measure.timing import BATCH_SIZES, Throughput, measure_throughput
+
+CACHE = Path("out/bench")  # baselines trained once, and what the benchmarks write
 
 # The data each zoo model is measured on: the inputs' shape and the number of outputs follow.
 MODEL_DATA = {
@@ -35,6 +40,15 @@ class Measured:
 def datasets(names) -> dict[str, Dataset]:
     """Each data set the models ``names`` need, loaded once."""
     return {data: load(data) for data in sorted({MODEL_DATA[name] for name in names})}
+
+
+def baseline(name: str, data: Dataset | str = "fashion-mnist") -> th.Model:
+    """Zoo model ``name`` trained on ``data``: once, then read from ``CACHE``."""
+    path = CACHE / f"{name}-fashion-mnist.onnx"
+    if not path.is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        th.train_baseline(name, data, path)
+    return th.load(path)
 
 
 def rows(data: Dataset, count: int = max(BATCH_SIZES)) -> np.ndarray:

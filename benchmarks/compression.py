@@ -16,26 +16,18 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 import thrifty as th
+from _common import CACHE, baseline
 from thrifty.compress import FineTune
 
-CACHE = Path("out/bench")
 RECIPES = {
     "lenet-300-100": "prune:0.94,share:5",
     "lenet-5": "prune:0.95,share:5",
 }
 FINETUNE = FineTune()  # thrifty's defaults: what a user gets
-
-
-def baseline(name: str, data) -> th.Model:
-    path = CACHE / f"{name}-fashion-mnist.onnx"
-    if not path.is_file():
-        th.train_baseline(name, data, path)
-    return th.load(path)
 
 
 def run(name: str, data) -> dict:

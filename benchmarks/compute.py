@@ -21,8 +21,8 @@ import json
 import sys
 
 import thrifty as th
-from _common import interleaved, rows
-from compression import CACHE, FINETUNE, baseline
+from _common import CACHE, baseline, interleaved, rows
+from compression import FINETUNE
 from thrifty.predict import available_cores, open_session
 
 MODELS = ("lenet-5", "mlp-2048")

@@ -25,18 +25,10 @@ from pathlib import Path
 import numpy as np
 
 import thrifty as th
+from _common import CACHE, baseline
 from compression import FINETUNE, RECIPES
 from thrifty.pack.coders import decode_stream
 from thrifty.pack.reader import read_header
-
-CACHE = Path("out/bench")
-
-
-def baseline() -> th.Model:
-    path = CACHE / "lenet-300-100-fashion-mnist.onnx"
-    if not path.is_file():
-        th.train_baseline("lenet-300-100", "fashion-mnist", path)
-    return th.load(path)
 
 
 def compress(model: th.Model, data) -> th.Model:
@@ -104,7 +96,7 @@ def main() -> int:
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     data = th.datasets.load("fashion-mnist")
-    dense = baseline()
+    dense = baseline("lenet-300-100", data)
     model = compress(dense, data)
     path = CACHE / "lenet-300-100-for-pack.thrifty"
     th.pack(model, path)

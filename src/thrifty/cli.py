@@ -70,12 +70,18 @@ def profile(
     target: Target = None,
     split: Annotated[str, typer.Option(help="The held-out split to measure on.")] = "test",
     metric: Metric = None,
-    runtime: Annotated[str, typer.Option(help="onnxruntime or torch.")] = "onnxruntime",
+    runtime: Annotated[
+        str,
+        typer.Option(help="onnxruntime, torch or torch-sparse (pruned layers as sparse matrices)."),
+    ] = "onnxruntime",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     threads: Annotated[
         int | None, typer.Option(help="Threads per session (default: all cores).")
     ] = None,
-    pricing: Annotated[Path | None, typer.Option(help="A pricing profile (TOML).")] = None,
+    pricing: Annotated[
+        Path | None,
+        typer.Option(help="A pricing profile: a TOML file, or internet (default) or same-zone."),
+    ] = None,
     inferences_per_month: Annotated[
         float, typer.Option(help="Workload: inferences a month.")
     ] = 10_000_000,
@@ -223,7 +229,10 @@ def optimize(
     metric: Metric = None,
     objective: Annotated[str, typer.Option(help="money, latency, size or bandwidth.")] = "money",
     time_budget: Annotated[str, typer.Option(help="Time to search: 600, 10m, 1h.")] = "10m",
-    pricing: Annotated[Path | None, typer.Option(help="A pricing profile (TOML).")] = None,
+    pricing: Annotated[
+        Path | None,
+        typer.Option(help="A pricing profile: a TOML file, or internet (default) or same-zone."),
+    ] = None,
     target: Target = None,
 ) -> None:
     """Find the cheapest version of a model within a quality budget, measured as deployed."""
@@ -248,6 +257,13 @@ def optimize(
             "the model as it is was written"
         )
     typer.echo(f"wrote {output}/model.thrifty, model.onnx, report.json and report.html")
+    if found.best.deployment:
+        run_as = found.best.deployment
+        typer.echo(
+            f"it runs cheapest as: thrifty predict {output}/model.thrifty INPUT -o OUTPUT "
+            f"--runtime {run_as['runtime']} --threads {run_as['threads']} "
+            f"--batch-size {run_as['batch_size']}"
+        )
 
 
 @app.command(epilog="Example: thrifty report out/report.json -o report.html")
@@ -357,7 +373,10 @@ def predict(
     threads: Annotated[str, typer.Option(help="Runtime threads per worker, or auto.")] = "auto",
     batch_size: Annotated[str, typer.Option(help="Rows per batch, or auto.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    runtime: Annotated[str, typer.Option(help="onnxruntime or torch.")] = "onnxruntime",
+    runtime: Annotated[
+        str,
+        typer.Option(help="onnxruntime, torch or torch-sparse (pruned layers as sparse matrices)."),
+    ] = "onnxruntime",
     precision: Annotated[
         str, typer.Option(help="PyTorch on a GPU: auto, fp32, fp16 or bf16.")
     ] = "auto",

@@ -29,10 +29,17 @@ def _cost(samples_per_s=1000.0, threads=2, device="cpu", size=GB // 100):
     )
 
 
-def test_default_profile_names_a_source_and_date_for_every_price():
-    pricing = load_pricing()
+@pytest.mark.parametrize("name", [None, "internet", "same-zone"])
+def test_bundled_profiles_name_a_source_and_date_for_every_price(name):
+    pricing = load_pricing(name)
     for price in pricing.prices.values():
         assert price.source and price.date and price.unit and price.usd >= 0
+
+
+def test_the_same_zone_profile_prices_only_compute_and_storage():
+    bill = Bill.of(_cost(), load_pricing("same-zone"), Workload())
+    assert bill.bandwidth_usd == 0 and bill.compute_usd > 0 and bill.storage_usd > 0
+    assert load_pricing("internet") == load_pricing()
 
 
 def test_bill_by_hand():

@@ -11,6 +11,7 @@ import pytest
 
 import thrifty as th
 import thrifty.optimize.search as search
+import thrifty.optimize.sensitivity as sensitivity
 from thrifty.errors import DataError
 from thrifty.optimize.result import Optimized
 from thrifty.optimize.trial import Measured, Trial
@@ -20,8 +21,9 @@ pytestmark = pytest.mark.timeout(600)
 
 @pytest.fixture(autouse=True)
 def small_search(monkeypatch, tmp_path):
-    monkeypatch.setattr(search, "SINGLES", ("prune:0.7", "channels:0.5", "quantize:int8-dynamic"))
+    monkeypatch.setattr(search, "SINGLES", ("channels:0.5", "quantize:int8-dynamic"))
     monkeypatch.setattr(search, "RUNGS", (1, 2))
+    monkeypatch.setattr(sensitivity, "TOLERANCES", (4,))  # one pruning strength
     monkeypatch.setenv("THRIFTY_CACHE", str(tmp_path / "cache"))
 
 
@@ -40,9 +42,21 @@ def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypa
     within = [c for c in [found.baseline, *found.candidates] if c.drop(found.baseline) <= 2.0]
     assert found.best.objective("money") == min(c.objective("money") for c in within)
     recipes = [c.trial.recipe for c in found.candidates]
-    assert recipes[:3] == ["prune:0.7", "channels:0.5", "quantize:int8-dynamic"]
+    assert recipes[0].startswith("prune:") and recipes[1:3] == [
+        "channels:0.5",
+        "quantize:int8-dynamic",
+    ]
     assert any("," in r for r in recipes)  # the second rung combines the survivors
+    quantized = [c.trial for c in found.candidates if c.trial.recipe == "quantize:int8-dynamic"]
+    assert quantized == [Trial("quantize:int8-dynamic", 0)]  # nothing to fine-tune: once
     report = json.loads((tmp_path / "out" / "report.json").read_text())
+    layers = [row["layer"] for row in report["sensitivity"]]
+    assert len(layers) == 3 and all(len(row["drops"]) == 8 for row in report["sensitivity"])
+    runtimes = {(d["runtime"], d["threads"]) for d in report["best"]["deployments"]}
+    assert ("onnxruntime", 1) in runtimes
+    assert report["best"]["deployment"] in report["best"]["deployments"]
+    pruned = next(c for c in report["candidates"] if c["trial"]["recipe"].startswith("prune:"))
+    assert any(d["runtime"] == "torch-sparse" for d in pruned["deployments"])
     assert report["best"]["trial"] == {
         "recipe": found.best.trial.recipe,
         "epochs": found.best.trial.epochs,

@@ -63,8 +63,7 @@ def prune(module, config: Prune, context):
 
 def layer_sparsities(module, config: Prune, context) -> dict[str, float]:
     """Per-layer sparsities: as given, or from the sensitivity scan, adding up to the target."""
-    layers = weights(module)
-    names = {w.name for w in layers}
+    names = {w.name for w in weights(module)}
     if config.layers is not None:
         unknown = sorted(set(dict(config.layers)) - names)
         if unknown:
@@ -72,30 +71,60 @@ def layer_sparsities(module, config: Prune, context) -> dict[str, float]:
         return dict(config.layers)
     if config.sparsity == 0:
         return {}
-    sizes = np.array([w.tensor.numel() for w in layers], dtype=np.float64)
-    from thrifty.models.training import validation_score
-
-    base = validation_score(module, context.data)
-    drops = np.array([_sensitivity(module, w, base, context) for w in layers])  # layers x grid
-    grid = np.array((0.0, *GRID))
-    for tolerance in np.unique(np.concatenate([[0.0], drops.ravel()])):
-        chosen = np.array([_highest(grid, d, tolerance) for d in drops])
-        overall = float((chosen * sizes).sum() / sizes.sum())
+    found = scan(module, context.data)
+    for tolerance in np.unique(np.concatenate([[0.0], found.drops.ravel()])):
+        chosen = found.chosen(tolerance)
+        overall = found.overall(chosen)
         if overall >= config.sparsity:
             chosen *= config.sparsity / overall
-            return {w.name: float(s) for w, s in zip(layers, chosen, strict=True)}
+            return {name: float(s) for name, s in zip(found.layers, chosen, strict=True)}
     raise DataError(
         f"prune sparsity {config.sparsity} is above what the scan reaches ({GRID[-1]} per layer)"
     )
 
 
-def _highest(grid: np.ndarray, drops: np.ndarray, tolerance: float) -> float:
-    """The highest sparsity whose drop is within ``tolerance`` (0 when none is)."""
-    fits = np.flatnonzero(drops <= tolerance)
-    return float(grid[1 + fits[-1]]) if len(fits) else 0.0
+@dataclass(frozen=True)
+class Scan:
+    """Each layer pruned alone at each sparsity of ``GRID``, without fine-tuning: the validation
+    score it lost (in the metric's units, signed so that a loss is positive)."""
+
+    layers: tuple[str, ...]
+    sizes: np.ndarray  # weights per layer
+    drops: np.ndarray  # layers x GRID
+
+    def chosen(self, tolerance: float) -> np.ndarray:
+        """Each layer's highest sparsity whose drop stays within ``tolerance`` (0 if none)."""
+        grid = np.array((0.0, *GRID))
+        picks = []
+        for drops in self.drops:
+            fits = np.flatnonzero(drops <= tolerance)
+            picks.append(grid[1 + fits[-1]] if len(fits) else 0.0)
+        return np.array(picks)
+
+    def overall(self, chosen: np.ndarray) -> float:
+        """The share of all weights that ``chosen`` per-layer sparsities set to zero."""
+        return float((chosen * self.sizes).sum() / self.sizes.sum())
+
+    def reachable(self, tolerance: float) -> float:
+        """The overall sparsity that pruning, each layer within ``tolerance``, reaches."""
+        return self.overall(self.chosen(tolerance))
 
 
-def _sensitivity(module, weight: Weight, base: float, context) -> np.ndarray:
+def scan(module, data) -> Scan:
+    """Prune each layer of ``module`` alone at every sparsity of the grid and measure the loss
+    on the validation split (Han et al. 2015, section 3.3)."""
+    from thrifty.models.training import validation_score
+
+    layers = weights(module)
+    base = validation_score(module, data)
+    return Scan(
+        tuple(w.name for w in layers),
+        np.array([w.tensor.numel() for w in layers], dtype=np.float64),
+        np.array([_sensitivity(module, w, base, data) for w in layers]),
+    )
+
+
+def _sensitivity(module, weight: Weight, base: float, data) -> np.ndarray:
     """Validation score lost (from ``base``) by pruning ``weight`` alone at each sparsity."""
     from thrifty.models.training import validation_score
 
@@ -104,7 +133,7 @@ def _sensitivity(module, weight: Weight, base: float, context) -> np.ndarray:
     with torch.no_grad():
         for sparsity in GRID:
             weight.tensor.mul_(_keep(original, sparsity))
-            drops.append(base - validation_score(module, context.data))
+            drops.append(base - validation_score(module, data))
             weight.tensor.copy_(original)
     return np.array(drops)
 

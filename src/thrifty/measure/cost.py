@@ -19,6 +19,7 @@ class Compute:
     throughput: Throughput
     peak_memory_bytes: int  # highest resident memory seen above the start, load and run
     macs_per_sample: int
+    sparse_layers: tuple[str, ...] = ()  # layers run as sparse matrices (runtime torch-sparse)
 
     @property
     def core_seconds_per_inference(self) -> float:

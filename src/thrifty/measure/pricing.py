@@ -9,6 +9,10 @@ from pathlib import Path
 from thrifty.errors import PricingError
 
 DEFAULT = Path(__file__).with_name("default_pricing.toml")
+BUNDLED = {  # profiles that ship with thrifty, by short name
+    "internet": DEFAULT,  # callers and replicas on the internet: transfer out is paid
+    "same-zone": Path(__file__).with_name("same_zone_pricing.toml"),  # the network is free
+}
 NEEDED = ("cpu_core_hour", "gpu_hour", "storage_gb_month", "deploy_gb", "egress_gb", "ingress_gb")
 
 
@@ -31,8 +35,11 @@ class Pricing:
 
 
 def load_pricing(path: str | Path | None = None) -> Pricing:
-    """Read a pricing profile; with no path, the bundled example profile."""
+    """Read a pricing profile: a TOML file, or a bundled profile by name (``internet``, the
+    default, or ``same-zone``)."""
     path = Path(path) if path else DEFAULT
+    if str(path) in BUNDLED and not path.exists():
+        path = BUNDLED[str(path)]
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:

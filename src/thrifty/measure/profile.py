@@ -69,6 +69,7 @@ def profile(
             throughput,
             peak.bytes,
             sum(layer.macs for layer in layers),
+            tuple(getattr(session, "sparse_layers", ())),
         ),
         storage=Storage(artifact, sum(layer.params for layer in layers), form),
         bandwidth=Bandwidth(artifact, 4 * prod(x.shape[1:]), 4 * int(outputs.size)),

@@ -1,8 +1,9 @@
 """``th.optimize``: the cheapest version of a model whose quality stays within a budget.
 
-Candidates (compression recipes at several strengths, and their combinations) are each
-compressed, packed, unpacked and measured in ONNX Runtime, priced with the pricing profile and
-workload, and kept or dropped by successive halving (``search.py``). The result holds every
+A sensitivity stage picks the pruning strengths for this model; candidates (compression recipes
+at several strengths, and their combinations) are each compressed, packed, unpacked, measured in
+each runtime and setting (``deploy.py``), priced with the pricing profile and workload, and kept
+or dropped by successive halving (``search.py``). The result holds every
 candidate, the Pareto front over quality, the objective and bytes, and the best within the
 budget; ``write`` puts the model and ``report.json`` in a folder.
 """
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from thrifty.errors import DataError
+from thrifty.optimize import search
 from thrifty.optimize.result import Optimized
-from thrifty.optimize.search import successive_halving
+from thrifty.optimize.sensitivity import prune_strengths, sensitivity_table
 from thrifty.optimize.trial import OBJECTIVES, Trial, measure
 from thrifty.verbs import make_callable
 
@@ -58,14 +60,18 @@ def optimize(
     workload = workload or Workload()
 
     def run(trial: Trial):
-        result = measure(model, data, trial, pricing, workload, finetune)
+        result = measure(model, data, trial, pricing, workload, finetune, objective)
         if progress is not None:
             progress(result)
         return result
 
     baseline = run(Trial("", 0))
-    candidates = successive_halving(run, baseline, max_drop, objective, deadline)
-    result = Optimized(baseline, candidates, max_drop, objective)
+    strengths, scanned = prune_strengths(model, data, max_drop)
+    singles = [f"prune:{s:g}" for s in strengths] + list(search.SINGLES)
+    candidates = search.successive_halving(run, baseline, singles, max_drop, objective, deadline)
+    result = Optimized(
+        baseline, candidates, max_drop, objective, sensitivity_table(scanned, data.metric)
+    )
     if out is not None:
         result.write(Path(out))
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ class Optimized:
     candidates: list[Measured]
     max_drop: float
     objective: str
+    sensitivity: list[dict[str, Any]] = field(default_factory=list)  # per layer, pruned alone
 
     @property
     def within(self) -> list[Measured]:
@@ -59,6 +60,7 @@ class Optimized:
             "max_drop": self.max_drop,
             "baseline": self.baseline.to_json(),
             "best": self.best.to_json(),
+            "sensitivity": self.sensitivity,
             "candidates": [
                 {**c.to_json(), "drop_validation": c.drop(self.baseline),
                  "drop_test": c.drop(self.baseline, "test"), "pareto": id(c) in front}

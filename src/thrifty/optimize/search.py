@@ -1,10 +1,12 @@
 """The search: successive halving over recipes, spending the time budget where it pays.
 
-Rung 1 tries every technique alone at a few strengths, with short fine-tuning. The best half
-that stays within the quality budget (on the validation split) goes on: its recipes are
-combined with each other (pruning then sharing, channels then quantization) and everything is
-fine-tuned longer. The cheapest candidate within the budget wins; every candidate is measured
-as deployed (``trial.measure``) and cached, so a re-run of the same search is fast.
+Before it, the sensitivity stage (``sensitivity.py``) picks the pruning strengths for this
+model. Rung 1 tries every technique alone (those strengths, structured pruning, quantization),
+with short fine-tuning. The best half that stays within the quality budget (on the validation
+split) goes on: its recipes are combined with each other (pruning then sharing, channels then
+quantization) and fine-tuned longer. Post-training quantization alone has nothing to fine-tune,
+so it is measured once. The cheapest candidate within the budget wins; every candidate is
+measured as deployed (``trial.measure``) and cached, so a re-run of the same search is fast.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from thrifty.compress import parse_recipe
+from thrifty.compress.registry import REGISTRY
 from thrifty.optimize.trial import TOLERANCE, Measured, Trial
 
 SINGLES = (
-    "prune:0.8", "prune:0.9", "prune:0.95",
-    "channels:0.25", "channels:0.5",
-    "quantize:int8-dynamic", "quantize:int8-static", "quantize:fp16",
-)  # fmt: skip
+    "channels:0.25",
+    "channels:0.5",
+    "quantize:int8-dynamic",
+    "quantize:int8-static",
+    "quantize:fp16",
+)  # fmt: skip  (pruning's strengths come from the sensitivity stage)
 RUNGS = (2, 6)  # fine-tuning epochs at each rung
 
 
@@ -37,23 +43,30 @@ def combine(recipes: list[str]) -> list[str]:
 def successive_halving(
     run: Callable[[Trial], Measured],
     baseline: Measured,
+    singles: list[str],
     max_drop: float,
     objective: str,
     deadline: float,
 ) -> list[Measured]:
     """Every candidate measured, in the order tried, within the time left before ``deadline``."""
-    measured: list[Measured] = []
-    recipes = list(SINGLES)
+    measured: dict[Trial, Measured] = {}
+    recipes = list(singles)
     for epochs in RUNGS:
         results = []
         for recipe in recipes:
             if time.monotonic() > deadline:
-                return measured
-            result = run(Trial(recipe, epochs))
-            measured.append(result)
-            results.append(result)
+                return list(measured.values())
+            trial = Trial(recipe, epochs if _trains(recipe) else 0)
+            if trial not in measured:
+                measured[trial] = run(trial)
+            results.append(measured[trial])
         within = [r for r in results if r.drop(baseline) <= max_drop + TOLERANCE]
         within.sort(key=lambda r: r.objective(objective))
         survivors = [r.trial.recipe for r in within[: max(2, len(within) // 2)]]
         recipes = combine(survivors)  # the next rung's, fine-tuned longer
-    return measured
+    return list(measured.values())
+
+
+def _trains(recipe: str) -> bool:
+    """Whether the recipe has a step that fine-tuning follows (not quantization alone)."""
+    return any(REGISTRY[type(step)].stage == "torch" for step in parse_recipe(recipe))

@@ -1,5 +1,6 @@
-"""One candidate, measured as it would be deployed: compressed, packed, unpacked, run in ONNX
-Runtime, its quality taken on held-out data and its Cost priced into a Bill. Measurements are
+"""One candidate, measured as it would be deployed: compressed, packed, unpacked, run in each
+runtime and setting (``deploy.py``), its quality taken on held-out data and its Cost priced
+into a Bill. Measurements are
 cached (``$THRIFTY_CACHE/optimize``), keyed by the model's bytes, the data set, the recipe and
 the fine-tuning, so a re-run of the same search is fast."""
 
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from thrifty.datasets.metrics import Metric
+from thrifty.optimize.deploy import cheapest, measure_options
 from thrifty.ship.cache import default_root
 
 OBJECTIVES = ("money", "latency", "size", "bandwidth")
@@ -43,6 +45,8 @@ class Measured:
     path: Path  # the packed file, in the cache
     layers: list[dict[str, Any]] = field(default_factory=list)  # name, op, params, flops
     tensors: list[dict[str, Any]] = field(default_factory=list)  # encoding, bytes, bits, sparsity
+    deployment: dict[str, Any] = field(default_factory=dict)  # how it runs cheapest: runtime...
+    deployments: list[dict[str, Any]] = field(default_factory=list)  # every way measured
 
     def objective(self, name: str) -> float:
         """Lower is better, for every objective."""
@@ -64,20 +68,22 @@ class Measured:
         return document
 
 
-def measure(model, data, trial: Trial, pricing, workload, finetune) -> Measured:
-    """Compress (unless the recipe is empty), pack, unpack and profile: the candidate as
-    deployed. Cached: the same model, data, trial and settings are measured once."""
+def measure(model, data, trial: Trial, pricing, workload, finetune, objective="money") -> Measured:
+    """Compress (unless the recipe is empty), pack, unpack and run in each runtime and setting:
+    the candidate as deployed, the cheapest way by ``objective``. Cached: the same model, data,
+    trial and settings are measured once, whatever the objective."""
+    folder = _cache_folder(model, data, trial, pricing, workload, finetune)
+    record = folder / "measured.json"
+    if not record.is_file():
+        _write(record, _measured(model, data, trial, pricing, workload, finetune, folder))
+    return _deployed(json.loads(record.read_text()), objective)
+
+
+def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Path):
     import time
 
     import thrifty as th
-    from thrifty.measure import Bill
 
-    folder = _cache_folder(model, data, trial, pricing, workload, finetune)
-    if (folder / "measured.json").is_file():
-        document = json.loads((folder / "measured.json").read_text())
-        document["trial"] = Trial(**document["trial"])
-        document["path"] = Path(document["path"])
-        return Measured(**document)
     started = time.perf_counter()
     candidate = model
     if trial.recipe:
@@ -87,17 +93,29 @@ def measure(model, data, trial: Trial, pricing, workload, finetune) -> Measured:
     th.pack(candidate, path, metadata={"recipe": trial.recipe or "none"})
     deployed = th.unpack(path)
     validation = th.profile(deployed, data, split="val", timing_budget_s=0.05)
-    cost = th.profile(deployed, data, split="test", timing_budget_s=0.3)
-    bill = Bill.of(cost, pricing, workload)
-    measured = Measured(
-        trial, validation.quality.value, cost.quality.value, cost.quality.metric,
-        path.stat().st_size, bill.usd_per_million, bill.total_usd,
-        cost.compute.latency.p50_ms, bill.to_dict(), time.perf_counter() - started, path,
-        [{"name": x.name, "op": x.op, "params": x.params, "flops": x.flops} for x in cost.layers],
-        _tensors(path, deployed),
+    tensors = _tensors(path, deployed)
+    options = measure_options(deployed, data, tensors, pricing, workload)
+    layers = options[0]["cost"].layers
+    return {
+        "trial": asdict(trial), "validation": validation.quality.value,
+        "metric": validation.quality.metric, "bytes": path.stat().st_size,
+        "seconds": time.perf_counter() - started, "path": str(path),
+        "layers": [{"name": x.name, "op": x.op, "params": x.params, "flops": x.flops}
+                   for x in layers],
+        "tensors": tensors,
+        "deployments": [{k: v for k, v in o.items() if k != "cost"} for o in options],
+    }  # fmt: skip
+
+
+def _deployed(record: dict[str, Any], objective: str) -> Measured:
+    """The measured candidate, run the cheapest way by ``objective``."""
+    best = cheapest(record["deployments"], objective)
+    return Measured(
+        Trial(**record["trial"]), record["validation"], best["test"], record["metric"],
+        record["bytes"], best["usd_per_million"], best["bill"]["total_usd"], best["latency_ms"],
+        best["bill"], record["seconds"], Path(record["path"]), record["layers"],
+        record["tensors"], best, record["deployments"],
     )  # fmt: skip
-    _write(folder / "measured.json", measured.to_json())
-    return measured
 
 
 def _tensors(path: Path, deployed) -> list[dict[str, Any]]:
@@ -135,6 +153,7 @@ def _cache_folder(model, data, trial: Trial, pricing, workload, finetune) -> Pat
             "pricing": repr(pricing),
             "workload": repr(workload),
             "finetune": repr(finetune),
+            "measured": 2,  # the form of measured.json
         },
         sort_keys=True,
     )

@@ -1,4 +1,5 @@
-"""Runtime sessions: one small interface, ``Session.run(batch)``, over ONNX Runtime and PyTorch."""
+"""Runtime sessions: one small interface, ``Session.run(batch)``, over ONNX Runtime and PyTorch
+(dense, or with pruned layers run as sparse matrices: ``torch-sparse``)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import numpy as np
 from thrifty.errors import ModelError, RuntimeUnavailable
 from thrifty.models.model import Model
 
-Runtime = Literal["onnxruntime", "torch"]
+Runtime = Literal["onnxruntime", "torch", "torch-sparse"]
 Device = Literal["auto", "cpu", "cuda"]
 Precision = Literal["auto", "fp32", "fp16", "bf16"]
 PRECISIONS: tuple[Precision, ...] = ("auto", "fp32", "fp16", "bf16")
-RUNTIMES: tuple[Runtime, ...] = ("onnxruntime", "torch")
+RUNTIMES: tuple[Runtime, ...] = ("onnxruntime", "torch", "torch-sparse")
 
 
 class Session(Protocol):
@@ -52,8 +53,8 @@ def open_session(
         raise ModelError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     if runtime == "onnxruntime":
         return OrtSession(model, device, threads)
-    if runtime == "torch":
-        return TorchSession(model, device, threads, precision)
+    if runtime in ("torch", "torch-sparse"):
+        return TorchSession(model, device, threads, precision, sparse=runtime == "torch-sparse")
     raise ModelError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
 
 
@@ -86,21 +87,41 @@ class OrtSession:
 class TorchSession:
     """PyTorch eager, on the CPU or a CUDA GPU: the model's own module, or its graph converted."""
 
-    runtime = "torch"
-
-    def __init__(self, model: Model, device: Device, threads: int, precision: Precision = "fp32"):
+    def __init__(
+        self,
+        model: Model,
+        device: Device,
+        threads: int,
+        precision: Precision = "fp32",
+        sparse: bool = False,
+    ):
         import torch
 
         if model.module is None:  # a file: run its graph as a PyTorch module
             from thrifty.models.onnx_torch import to_torch
 
             model.module = to_torch(model)
+        if sparse and device == "cuda":
+            raise RuntimeUnavailable("runtime 'torch-sparse' runs on the CPU; use --device cpu")
+        device = "cpu" if sparse else device  # "auto" too: the sparse kernels timed are MKL's
         self.device = _pick(device, torch.cuda.is_available(), "a CUDA GPU for PyTorch")
         self.threads = threads
         torch.set_num_threads(threads)  # process-wide in PyTorch: the last session opened wins
         self._torch = torch
         self._module = model.module.eval().to(self.device)
         self.precision = _lowered(precision, self.device, torch)
+        self.runtime = "torch-sparse" if sparse else "torch"
+        self.sparse_layers: list[str] = []  # the layers run as sparse matrices
+        if sparse:
+            self._sparsify(threads)
+
+    def _sparsify(self, threads: int) -> None:
+        import copy
+
+        from thrifty.predict.sparse import sparsify
+
+        self._module = copy.deepcopy(self._module)  # the model's own module stays dense
+        self.sparse_layers = sparsify(self._module, threads)
 
     def run(self, batch) -> np.ndarray:
         """Scores for a NumPy batch, or a torch tensor (a DLPack view stays where it is)."""

@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from thrifty.datasets.metrics import Metric
-from thrifty.report.text import human_bytes, money
+from thrifty.report.text import human_bytes, money, runs_as
 
 WIDTH, HEIGHT, PAD = 640, 360, 56
 COLORS = {"best": "#d1495b", "front": "#2e86ab", "other": "#9aa5b1", "baseline": "#222"}
@@ -26,7 +26,11 @@ def render(report: dict[str, Any]) -> str:
         "<h2>Before and after</h2>" + _before_after(base, best),
         "<h2>Every candidate</h2>" + _pareto(report) + _candidates(report),
         "<h2>Monthly bill by category</h2>" + _bill_chart(base, best),
+        "<h2>How the chosen model runs cheapest</h2>" + _deployments(best),
         "<h2>The chosen model, layer by layer</h2>" + _layers(best) + _tensors(best),
+        "<h2>Per-layer sensitivity</h2><p>Quality lost by pruning each layer of the original "
+        "alone, before fine-tuning: the search's first stage, which chose the pruning strengths "
+        "it tried.</p>" + _sensitivity(report.get("sensitivity", [])),
     ]
     return PAGE.format(body="\n".join(sections))
 
@@ -46,6 +50,7 @@ def _before_after(base: dict[str, Any], best: dict[str, Any]) -> str:
         ("$ per month", money(base["usd_per_month"]), money(best["usd_per_month"]), ""),
         ("latency p50, batch 1", f"{base['latency_ms']:.3f} ms", f"{best['latency_ms']:.3f} ms",
          ""),
+        ("runs as", _runs_as(base), _runs_as(best), ""),
     ]  # fmt: skip
     return _table(("", "original", "chosen", ""), rows)
 
@@ -122,10 +127,32 @@ def _candidates(report: dict[str, Any]) -> str:
         rows.append((
             escape(c["trial"]["recipe"]), str(c["trial"]["epochs"]), _quality(c),
             f"{c['drop_test']:+.2f}", f"{c['bytes']:,}", money(c["usd_per_million"]),
-            "yes" if c["pareto"] else "",
+            _runs_as(c), "yes" if c["pareto"] else "",
         ))  # fmt: skip
-    return _table(("recipe", "epochs", "test quality", "drop", "bytes", "$ / million", "front"),
-                  rows)  # fmt: skip
+    return _table(("recipe", "epochs", "test quality", "drop", "bytes", "$ / million",
+                   "runs as", "front"), rows)  # fmt: skip
+
+
+def _runs_as(m: dict[str, Any]) -> str:
+    return escape(runs_as(m.get("deployment") or {}))
+
+
+def _deployments(best: dict[str, Any]) -> str:
+    rows = [(escape(d["runtime"]), str(d["threads"]), str(d["batch_size"]),
+             f"{d['samples_per_s']:,.0f}", f"{d['latency_ms']:.3f} ms",
+             money(d["usd_per_million"]), escape(", ".join(d.get("sparse_layers", []))))
+            for d in best.get("deployments", [])]  # fmt: skip
+    return _table(("runtime", "threads", "batch", "samples / s", "latency p50",
+                   "$ / million", "sparse layers"), rows)  # fmt: skip
+
+
+def _sensitivity(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p>No layer PyTorch can prune (the model was scanned as given).</p>"
+    grid = list(rows[0]["drops"])
+    body = [(escape(r["layer"]), f"{r['params']:,}", *(f"{r['drops'][g]:+.2f}" for g in grid))
+            for r in rows]  # fmt: skip
+    return _table(("layer", "weights", *(f"{float(g):.0%} zeros" for g in grid)), body)
 
 
 def _layers(best: dict[str, Any]) -> str:

@@ -180,7 +180,8 @@ def optimize_view(found) -> Table:
         caption="* best within budget; P on the Pareto front (quality, objective, bytes). "
         "Quality on the test split.",
     )
-    for column in ("", "recipe", "epochs", f"test {metric.spec}", "drop", "bytes", "$ / million"):
+    for column in ("", "recipe", "epochs", f"test {metric.spec}", "drop", "bytes", "$ / million",
+                   "runs as"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("", "recipe") else "right")
     for c in [baseline, *found.candidates]:
         mark = ("*" if c is best else "") + ("P" if id(c) in front else "")
@@ -188,5 +189,17 @@ def optimize_view(found) -> Table:
         table.add_row(
             mark, c.trial.recipe or "(the model as it is)", str(c.trial.epochs), quality,
             f"{c.drop(baseline, 'test'):+.2f}", f"{c.bytes:,}", money(c.usd_per_million),
+            runs_as(c.deployment),
         )  # fmt: skip
     return table
+
+
+def runs_as(deployment: dict) -> str:
+    """How a candidate runs cheapest, in a few words: ``onnxruntime x1, batch 512``."""
+    if not deployment:
+        return ""
+    sparse = " (sparse)" if deployment.get("sparse_layers") else ""
+    return (
+        f"{deployment['runtime']}{sparse} x{deployment['threads']}, "
+        f"batch {deployment['batch_size']}"
+    )

@@ -1,0 +1,87 @@
+"""How a candidate is best run: each runtime (ONNX Runtime, PyTorch, PyTorch with pruned layers
+as sparse matrices) at one thread and at every core, measured on the test split; the batch size
+is the one each measurement found fastest. The cheapest by the search's objective is chosen.
+
+Compute is paid per core-second, so a single thread at a large batch is usually cheapest;
+latency wants every core. Runtimes that cannot run a graph (PyTorch on int8 operators) are
+skipped, and so is the sparse path when no layer is mostly zeros.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any
+
+from thrifty.errors import ModelError, RuntimeUnavailable
+from thrifty.predict.session import available_cores
+
+TIMING_BUDGET_S = 0.15  # each probe of each option; the test split's quality is measured whole
+
+
+def options(deployed, tensors: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(runtime, threads) pairs worth measuring for a model with these packed tensors: PyTorch
+    only for float32 graphs (ONNX Runtime alone runs what its quantizer wrote)."""
+    from onnx import TensorProto
+
+    from thrifty.predict.sparse import MOSTLY_ZEROS
+
+    runtimes = ["onnxruntime"]
+    if all(t.data_type == TensorProto.FLOAT for t in deployed.proto.graph.initializer
+           if t.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16)):  # fmt: skip
+        runtimes.append("torch")
+        if any(t["sparsity"] >= MOSTLY_ZEROS and len(t["shape"]) == 2 for t in tensors):
+            runtimes.append("torch-sparse")
+    counts = sorted({1, available_cores()})
+    return [(runtime, threads) for runtime in runtimes for threads in counts]
+
+
+def measure_options(deployed, data, tensors, pricing, workload) -> list[dict[str, Any]]:
+    """Every option that runs, with its quality, speed and bill."""
+    import thrifty as th
+    from thrifty.measure import Bill
+
+    measured = []
+    with _torch_threads_kept():
+        for runtime, threads in options(deployed, tensors):
+            try:
+                cost = th.profile(
+                    deployed, data, split="test", runtime=runtime, threads=threads,
+                    timing_budget_s=TIMING_BUDGET_S,
+                )  # fmt: skip
+            except (ModelError, RuntimeUnavailable):  # this runtime cannot run this graph
+                continue
+            bill = Bill.of(cost, pricing, workload)
+            compute = cost.compute
+            measured.append({
+                "runtime": runtime, "threads": threads, "device": compute.device,
+                "batch_size": compute.throughput.batch_size,
+                "samples_per_s": compute.throughput.samples_per_s,
+                "latency_ms": compute.latency.p50_ms, "test": cost.quality.value,
+                "usd_per_million": bill.usd_per_million, "bill": bill.to_dict(),
+                "sparse_layers": list(compute.sparse_layers), "cost": cost,
+            })  # fmt: skip
+    return measured
+
+
+def cheapest(measured: list[dict[str, Any]], objective: str) -> dict[str, Any]:
+    """The option that costs least by ``objective`` (size does not depend on how it runs)."""
+    key = {
+        "money": lambda o: o["usd_per_million"],
+        "latency": lambda o: o["latency_ms"],
+        "bandwidth": lambda o: o["bill"]["bandwidth_usd"],
+        "size": lambda o: o["usd_per_million"],
+    }[objective]
+    return min(measured, key=key)
+
+
+@contextmanager
+def _torch_threads_kept():
+    """PyTorch's thread count is process-wide and a PyTorch session sets it: put it back, so
+    the fine-tuning of later candidates keeps every core."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

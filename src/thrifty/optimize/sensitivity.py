@@ -1,0 +1,52 @@
+"""The search's first stage: how much each layer loses when pruned alone, before any
+fine-tuning, and from that the pruning strengths worth fine-tuning for this model.
+
+A fixed grid (80%, 90%, 95%) wastes the budget on a model that breaks at 70% or one that keeps
+its quality at 98%. The scan costs a few validation passes per layer; the strengths are the
+overall sparsities reachable with every layer within 1x, 4x and 16x the quality budget (recovery
+fine-tuning wins back much of what one-shot pruning loses).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from thrifty.compress.prune import GRID, Scan, scan
+from thrifty.errors import ModelError
+
+TOLERANCES = (1, 4, 16)  # multiples of the quality budget
+LOWEST, HIGHEST = 0.5, 0.98  # the strengths tried stay within these
+
+
+def prune_strengths(model, data, max_drop: float) -> tuple[list[float], Scan | None]:
+    """Overall sparsities to try, and the scan they came from (None: the model has no layers
+    PyTorch can prune, e.g. an int8 graph)."""
+    from thrifty.models.onnx_torch import to_torch
+
+    try:
+        module = copy.deepcopy(model.module) if model.module is not None else to_torch(model)
+    except ModelError:
+        return [], None
+    found = scan(module.eval(), data)
+    if not found.layers:
+        return [], found
+    metric = data.metric
+    unit = max_drop / 100 if metric.is_share else max_drop
+    if metric.is_share:  # a budget of 0 still admits losing no validation row
+        unit = max(unit, 0.5 / len(data.val))
+    reached = {round(min(found.reachable(unit * k), HIGHEST), 2) for k in TOLERANCES}
+    return sorted({max(s, LOWEST) for s in reached}), found
+
+
+def sensitivity_table(found: Scan | None, metric) -> list[dict[str, Any]]:
+    """The scan for the report: per layer, its weights and the loss at each sparsity (points
+    for shares, units for errors)."""
+    if found is None:
+        return []
+    scale = 100 if metric.is_share else 1
+    return [
+        {"layer": name, "params": int(size),
+         "drops": {f"{s:g}": float(d) * scale for s, d in zip(GRID, drops, strict=True)}}
+        for name, size, drops in zip(found.layers, found.sizes, found.drops, strict=True)
+    ]  # fmt: skip
