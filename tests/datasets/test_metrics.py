@@ -59,6 +59,15 @@ def test_errors_and_drops():
     assert Metric("auc").drop(0.90, 0.91) == pytest.approx(-1.0)  # a gain is a negative drop
 
 
+def test_one_sided_metrics_are_steered_by_f1():
+    every_row_malignant = np.tile([1.0, 0.0], (len(Y), 1))
+    recall = Metric("recall:malignant")
+    assert score(recall, every_row_malignant, Y, CLASSES) == 1.0  # degenerate, yet perfect
+    assert recall.steering == Metric("f1:malignant")
+    assert score(recall.steering, every_row_malignant, Y, CLASSES) < 0.7
+    assert Metric("auc").steering == Metric("auc")
+
+
 @pytest.mark.parametrize(
     ("spec", "task", "words"),
     [

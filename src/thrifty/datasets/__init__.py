@@ -1,4 +1,5 @@
-"""Data sets: bundled ones by name, and users' own ``.npz``, ``.csv`` and ``.parquet`` files.
+"""Data sets: bundled ones by name, users' own ``.npz``, ``.csv`` and ``.parquet`` files, and
+arrays already in memory (``from_rows``).
 
 >>> import thrifty as th
 >>> data = th.datasets.load("digits")
@@ -13,9 +14,10 @@ from pathlib import Path
 from thrifty.datasets.base import Dataset, Split, Task
 from thrifty.datasets.builtin import BUILTIN
 from thrifty.datasets.files import SUFFIXES, from_file
+from thrifty.datasets.rows import from_rows
 from thrifty.errors import UnknownDataset
 
-__all__ = ["Dataset", "Split", "load", "names"]
+__all__ = ["Dataset", "Split", "from_rows", "load", "names"]
 
 
 def names() -> list[str]:

@@ -47,6 +47,15 @@ class Metric:
         """A share in [0, 1], whose drops are counted in percentage points."""
         return self.higher_is_better
 
+    @property
+    def steering(self) -> Metric:
+        """The metric that training's early stopping and pruning's scan follow. A one-sided
+        share (recall, precision) is maxed by a degenerate model (every row that class, or
+        none), so they follow F1 of the same class; the budget is still checked on this one."""
+        if self.name in ("recall", "precision"):
+            return Metric("f1:" + self.spec.partition(":")[2])
+        return self
+
     def drop(self, baseline: float, ours: float) -> float:
         """Quality lost against ``baseline``: percentage points for shares, units for errors."""
         lost = baseline - ours if self.higher_is_better else ours - baseline

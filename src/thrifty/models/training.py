@@ -81,7 +81,7 @@ def train(
             if score > best_score:
                 best_score, best_epoch = score, epoch
                 best_state = copy.deepcopy(module.state_dict())
-            advance(f"epoch {epoch}: val {data.metric.spec} {abs(score):.4f}")
+            advance(f"epoch {epoch}: val {data.metric.steering.spec} {abs(score):.4f}")
             out_of_patience = epoch - best_epoch >= config.patience
             out_of_time = config.max_seconds and time.perf_counter() - started > config.max_seconds
             if out_of_patience or out_of_time:
@@ -114,7 +114,8 @@ def _loss(classify: bool, teacher, temperature: float):
 
 
 def validation_score(module, data: Dataset) -> float:
-    """The data set's metric on the validation split, signed so that higher is better."""
+    """The data set's metric (its steering form: F1 for recall or precision) on the
+    validation split, signed so that higher is better."""
     import torch
 
     from thrifty.datasets.metrics import score
@@ -126,7 +127,7 @@ def validation_score(module, data: Dataset) -> float:
             [module(torch.from_numpy(xb).to(device)) for xb, _ in data.val.batches(1024)]
         )
         out = out.cpu()
-    metric = data.metric
+    metric = data.metric.steering
     return metric.better(score(metric, out.numpy(), data.val.y, data.classes or data.num_classes))
 
 

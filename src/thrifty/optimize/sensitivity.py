@@ -4,7 +4,9 @@ fine-tuning, and from that the pruning strengths worth fine-tuning for this mode
 A fixed grid (80%, 90%, 95%) wastes the budget on a model that breaks at 70% or one that keeps
 its quality at 98%. The scan costs a few validation passes per layer; the strengths are the
 overall sparsities reachable with every layer within 1x, 4x and 16x the quality budget (recovery
-fine-tuning wins back much of what one-shot pruning loses).
+fine-tuning wins back much of what one-shot pruning loses). Layers that each survive the grid's
+top alone need not survive it together: when the strengths collapse into fewer, gentler ones
+(twice the weights kept, then four times) fill in.
 """
 
 from __future__ import annotations
@@ -35,8 +37,14 @@ def prune_strengths(model, data, max_drop: float) -> tuple[list[float], Scan | N
     unit = max_drop / 100 if metric.is_share else max_drop
     if metric.is_share:  # a budget of 0 still admits losing no validation row
         unit = max(unit, 0.5 / len(data.val))
-    reached = {round(min(found.reachable(unit * k), HIGHEST), 2) for k in TOLERANCES}
-    return sorted({max(s, LOWEST) for s in reached}), found
+    strengths = {max(round(min(found.reachable(unit * k), HIGHEST), 2), LOWEST)
+                 for k in TOLERANCES}  # fmt: skip
+    while len(strengths) < len(TOLERANCES):  # collapsed: every layer took the grid's top alone
+        gentler = round(1 - 2 * (1 - min(strengths)), 2)  # twice the weights kept
+        if gentler < LOWEST:
+            break
+        strengths.add(gentler)
+    return sorted(strengths), found
 
 
 def sensitivity_table(found: Scan | None, metric) -> list[dict[str, Any]]:
