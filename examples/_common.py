@@ -102,6 +102,26 @@ def prepare(data, x: np.ndarray) -> np.ndarray:
     return x
 
 
+def predict_rows(model_file, data, x: np.ndarray, inputs: Path, outputs: Path):
+    """New rows, prepared as in training and written as Parquet (``inputs``), predicted by the
+    model file in parallel into ``outputs``: the job, and its predictions in row order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    prepared = prepare(data, x)
+    pq.write_table(pa.table({n: prepared[:, i] for i, n in enumerate(data.features)}), inputs)
+    done = th.predict(model_file, inputs, outputs, workers="auto")
+    return done, pq.read_table(done.output).sort_by("row")
+
+
+def speed(done) -> str:
+    """How a prediction job went, in a few words."""
+    return (
+        f"in {done.seconds:.1f} s ({done.rows_per_s:,.0f} a second, {done.workers} workers x "
+        f"{done.threads} threads) into {done.output}"
+    )
+
+
 def optimize(model, data, *, max_drop, metric, workload, args, pricing=None, finetune=None):
     """``th.optimize`` with this example's options, saying what it measures as it goes."""
     console.print(

@@ -18,9 +18,7 @@ they defaulted), and put your own volume and prices in NIGHTLY and PRICES.
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.csv
-import pyarrow.parquet as pq
 
 import _common
 import thrifty as th
@@ -51,17 +49,13 @@ def _yes(column) -> np.ndarray:
 
 def score_portfolio(model_file, customers, x: np.ndarray, defaulted: np.ndarray, folder) -> None:
     """Every customer scored by the chosen model file, in parallel; what the bank learns."""
-    portfolio = folder / "portfolio.parquet"  # the model's inputs: standardized as in training
-    prepared = _common.prepare(customers, x)
-    pq.write_table(pa.table({n: prepared[:, i] for i, n in enumerate(FEATURES)}), portfolio)
-    done = th.predict(model_file, portfolio, folder / "scores.parquet", workers="auto")
-    scores = pq.read_table(done.output).sort_by("row")
+    done, scores = _common.predict_rows(
+        model_file, customers, x, folder / "portfolio.parquet", folder / "scores.parquet"
+    )
     chance = np.stack(scores["probabilities"].to_numpy(zero_copy_only=False))[:, 1]
     riskiest = np.argsort(-chance)[: len(chance) // 20]
     _common.console.print(
-        f"scored {done.rows:,} customers in {done.seconds:.1f} s ({done.rows_per_s:,.0f} a "
-        f"second, {done.workers} workers x {done.threads} threads) into {done.output}: the "
-        f"riskiest 5% "
+        f"scored {done.rows:,} customers {_common.speed(done)}: the riskiest 5% "
         f"({len(riskiest):,} customers) include {defaulted[riskiest].sum():,} of the "
         f"{defaulted.sum():,} who defaulted (training customers included)"
     )

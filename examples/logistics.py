@@ -27,7 +27,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv
-import pyarrow.parquet as pq
 
 import _common
 import thrifty as th
@@ -106,16 +105,14 @@ def check_same(original, pulled, rows: np.ndarray) -> None:
 
 def predict_year(model_file, flights, x: np.ndarray, delays: np.ndarray, folder) -> None:
     """Every flight of the year predicted by the replica's model file, in parallel."""
-    year = folder / "flights-2013.parquet"  # the model's inputs: standardized as in training
-    prepared = _common.prepare(flights, x)
-    pq.write_table(pa.table({n: prepared[:, i] for i, n in enumerate(flights.features)}), year)
-    done = th.predict(model_file, year, folder / "delays-2013.parquet", workers="auto")
-    predicted = pq.read_table(done.output).sort_by("row")["value"].to_numpy()
+    done, table = _common.predict_rows(
+        model_file, flights, x, folder / "flights-2013.parquet", folder / "delays-2013.parquet"
+    )
+    predicted = table["value"].to_numpy()
     departed = x[:, NUMBERS.index("dep_delay")]
     _common.console.print(
-        f"predicted {done.rows:,} flights in {done.seconds:.1f} s ({done.rows_per_s:,.0f} a "
-        f"second, {done.workers} workers x {done.threads} threads) into {done.output}; "
-        f"off by {np.abs(predicted - delays).mean():.1f} minutes on average (training flights "
+        f"predicted {done.rows:,} flights {_common.speed(done)}; off by "
+        f"{np.abs(predicted - delays).mean():.1f} minutes on average (training flights "
         f"included), where 'arrives as late as it left' is off by "
         f"{np.abs(departed - delays).mean():.1f}"
     )

@@ -54,11 +54,14 @@ def optimize_and_predict(data, path: Path, out: Path, *, quiet: bool = False, bu
     )  # fmt: skip
     packed = out / "optimized" / "model.thrifty"
     predictions = out / "predictions.parquet"
-    th.predict(packed, data.test.x, predictions)
+    runs_as = found.best.deployment  # the runtime and threads it runs cheapest with
+    th.predict(packed, data.test.x, predictions, runtime=runs_as["runtime"],
+               threads=runs_as["threads"])  # fmt: skip
     classes = pq.read_table(predictions).sort_by("row").column("class").to_numpy()
     accuracy = float(np.mean(classes == data.test.y))
     console.print(
-        f"predicted {len(classes):,} test images with {packed} into {predictions}: "
+        f"predicted {len(classes):,} test images with {packed} ({runs_as['runtime']}, "
+        f"{runs_as['threads']} thread(s) a worker) into {predictions}: "
         f"accuracy {accuracy:.2%}\nthe report: {out / 'optimized' / 'report.html'}\n"
         f"next: thrifty optimize YOUR_MODEL --data YOUR_DATA -o OUT/ (thrifty optimize --help)"
     )
