@@ -1,12 +1,14 @@
 """The search: successive halving over recipes, spending the time budget where it pays.
 
-Before it, the sensitivity stage (``sensitivity.py``) picks the pruning strengths for this
-model. Rung 1 tries every technique alone (those strengths, structured pruning, quantization),
-with short fine-tuning. The best half that stays within the quality budget (on the validation
-split) goes on: its recipes are combined with each other (pruning then sharing, channels then
-quantization) and fine-tuned longer. Post-training quantization alone has nothing to fine-tune,
-so it is measured once. The cheapest candidate within the budget wins; every candidate is
-measured as deployed (``trial.measure``) and cached, so a re-run of the same search is fast.
+Recipes come in groups, the quick ones first: quantization and structured pruning (seconds to
+tens of seconds each), then unstructured pruning at the strengths the sensitivity stage
+(``sensitivity.py``) picked for this model (gradual, so minutes on a large model). Within a
+group, rung 1 tries every recipe alone with short fine-tuning; the best half that stays within
+the quality budget (on the validation split) goes on: its recipes are combined with each other
+(pruning then sharing, channels then quantization) and fine-tuned longer. Post-training
+quantization alone has nothing to fine-tune, so it is measured once. The cheapest candidate
+within the budget wins; every candidate is measured as deployed (``trial.measure``) and
+cached, so a re-run of the same search is fast.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from thrifty.compress import parse_recipe
 from thrifty.compress.registry import REGISTRY
 from thrifty.optimize.trial import TOLERANCE, Measured, Trial
 
+# The quick group, quickest first; pruning's strengths come from the sensitivity stage.
 SINGLES = (
-    "channels:0.25",
-    "channels:0.5",
-    "quantize:int8-dynamic",
     "quantize:int8-static",
+    "quantize:int8-dynamic",
     "quantize:fp16",
-)  # fmt: skip  (pruning's strengths come from the sensitivity stage)
+    "channels:0.5",
+    "channels:0.25",
+)
 RUNGS = (2, 6)  # fine-tuning epochs at each rung
 
 
@@ -43,27 +46,28 @@ def combine(recipes: list[str]) -> list[str]:
 def successive_halving(
     run: Callable[[Trial], Measured],
     baseline: Measured,
-    singles: list[str],
+    groups: list[list[str]],
     max_drop: float,
     objective: str,
     deadline: float,
 ) -> list[Measured]:
-    """Every candidate measured, in the order tried, within the time left before ``deadline``."""
+    """Every candidate measured, in the order tried, within the time left before ``deadline``;
+    each group of recipes is halved through the rungs before the next starts."""
     measured: dict[Trial, Measured] = {}
-    recipes = list(singles)
-    for epochs in RUNGS:
-        results = []
-        for recipe in recipes:
-            if time.monotonic() > deadline:
-                return list(measured.values())
-            trial = Trial(recipe, epochs if _trains(recipe) else 0)
-            if trial not in measured:
-                measured[trial] = run(trial)
-            results.append(measured[trial])
-        within = [r for r in results if r.drop(baseline) <= max_drop + TOLERANCE]
-        within.sort(key=lambda r: r.objective(objective))
-        survivors = [r.trial.recipe for r in within[: max(2, len(within) // 2)]]
-        recipes = combine(survivors)  # the next rung's, fine-tuned longer
+    for recipes in groups:
+        for epochs in RUNGS:
+            results = []
+            for recipe in recipes:
+                if time.monotonic() > deadline:
+                    return list(measured.values())
+                trial = Trial(recipe, epochs if _trains(recipe) else 0)
+                if trial not in measured:
+                    measured[trial] = run(trial)
+                results.append(measured[trial])
+            within = [r for r in results if r.drop(baseline) <= max_drop + TOLERANCE]
+            within.sort(key=lambda r: r.objective(objective))
+            survivors = [r.trial.recipe for r in within[: max(2, len(within) // 2)]]
+            recipes = combine(survivors)  # the next rung's, fine-tuned longer
     return list(measured.values())
 
 
