@@ -3,9 +3,10 @@
 Recipes come in groups, the quick ones first: quantization and structured pruning (seconds to
 tens of seconds each), then unstructured pruning at the strengths the sensitivity stage
 (``sensitivity.py``) picked for this model (gradual, so minutes on a large model). Within a
-group, rung 1 tries every recipe alone with short fine-tuning; the best half that stays within
-the quality budget (on the validation split) goes on: its recipes are combined with each other
-(pruning then sharing, channels then quantization) and fine-tuned longer. Post-training
+group, rung 1 tries every recipe alone with short fine-tuning; the cheaper half of those that
+may still come within the quality budget (on the validation split), and the cheapest of each
+technique, go on: their recipes are combined with each other (pruning then sharing, channels
+then quantization) and fine-tuned longer. Post-training
 quantization alone has nothing to fine-tune, so it is measured once. The cheapest candidate
 within the budget wins; every candidate is measured as deployed (``trial.measure``) and
 cached, so a re-run of the same search is fast.
@@ -28,7 +29,8 @@ SINGLES = (
     "channels:0.5",
     "channels:0.25",
 )
-RUNGS = (2, 6)  # fine-tuning epochs at each rung
+RUNGS = (2, 10)  # fine-tuning epochs at each rung
+RECOVERY = 8  # a candidate this many budgets off after the short rung may still recover
 
 
 def combine(recipes: list[str]) -> list[str]:
@@ -64,11 +66,25 @@ def successive_halving(
                 if trial not in measured:
                     measured[trial] = run(trial)
                 results.append(measured[trial])
-            within = [r for r in results if r.drop(baseline) <= max_drop + TOLERANCE]
-            within.sort(key=lambda r: r.objective(objective))
-            survivors = [r.trial.recipe for r in within[: max(2, len(within) // 2)]]
-            recipes = combine(survivors)  # the next rung's, fine-tuned longer
+            recipes = combine(promoted(results, baseline, max_drop, objective))
     return list(measured.values())
+
+
+def promoted(
+    results: list[Measured], baseline: Measured, max_drop: float, objective: str
+) -> list[str]:
+    """The recipes that go on to the next rung: among those within ``RECOVERY`` times the
+    budget (longer fine-tuning wins back more), the cheaper half, and the cheapest of each
+    technique, so that techniques that pay only together (channels, then int8) get combined."""
+    slack = RECOVERY * max_drop + TOLERANCE
+    hopeful = sorted(
+        (r for r in results if r.drop(baseline) <= slack), key=lambda r: r.objective(objective)
+    )
+    chosen = [r.trial.recipe for r in hopeful[: max(2, len(hopeful) // 2)]]
+    cheapest = {}  # technique -> its cheapest recipe
+    for r in hopeful:
+        cheapest.setdefault(r.trial.recipe.partition(":")[0], r.trial.recipe)
+    return list(dict.fromkeys([*chosen, *cheapest.values()]))
 
 
 def _trains(recipe: str) -> bool:

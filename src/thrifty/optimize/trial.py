@@ -85,9 +85,7 @@ def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Pa
     import thrifty as th
 
     started = time.perf_counter()
-    candidate = model
-    if trial.recipe:
-        candidate = th.compress(model, trial.recipe, data, finetune=_epochs(finetune, trial.epochs))
+    candidate = _compressed(model, data, trial, pricing, workload, finetune)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.thrifty"
     th.pack(candidate, path, metadata={"recipe": trial.recipe or "none"})
@@ -105,6 +103,23 @@ def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Pa
         "tensors": tensors,
         "deployments": [{k: v for k, v in o.items() if k != "cost"} for o in options],
     }  # fmt: skip
+
+
+def _compressed(model, data, trial: Trial, pricing, workload, finetune):
+    """The candidate: the model compressed by the trial's recipe. A recipe that ends in
+    quantization, whose earlier steps were measured already with the same fine-tuning, starts
+    from that measured model: the same result (quantization comes after fine-tuning), without
+    fine-tuning it twice."""
+    import thrifty as th
+
+    if not trial.recipe:
+        return model
+    head, _, last = trial.recipe.rpartition(",")
+    if head and last.startswith("quantize:"):
+        parent = _cache_folder(model, data, Trial(head, trial.epochs), pricing, workload, finetune)
+        if (parent / "measured.json").is_file():
+            return th.compress(th.unpack(parent / "model.thrifty"), last, data)
+    return th.compress(model, trial.recipe, data, finetune=_epochs(finetune, trial.epochs))
 
 
 def _deployed(record: dict[str, Any], objective: str) -> Measured:
