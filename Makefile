@@ -37,6 +37,7 @@ bench: setup
 	$(BIN)/python benchmarks/compute.py
 	$(BIN)/python benchmarks/transfer.py
 	$(BIN)/python benchmarks/scaling.py
+	$(BIN)/python benchmarks/versus.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks examples
