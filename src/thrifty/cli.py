@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from thrifty.cli_optimize import register_optimize_commands
+from thrifty.cli_options import AsJson, Data, Metric, Target, existing
 from thrifty.cli_ship import register_ship_commands
 from thrifty.errors import ThriftyError
 
@@ -23,27 +25,6 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-
-Data = Annotated[
-    str,
-    typer.Option(
-        "--data",
-        "-d",
-        help="A data set name (fashion-mnist, digits, breast-cancer) "
-        "or a .npz, .csv or .parquet file.",
-    ),
-]
-Target = Annotated[
-    str | None, typer.Option(help="The column to predict, for .csv and .parquet data.")
-]
-Metric = Annotated[
-    str | None,
-    typer.Option(
-        help="The quality metric: accuracy, f1, auc, recall:CLASS, precision:CLASS, rmse, mae "
-        "(default: accuracy for classes, rmse for values)."
-    ),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
 
 def _version(value: bool) -> None:
@@ -210,100 +191,7 @@ def compress(
         Console().print(compare_view(before, after, title=f"{recipe} -> {output}"))
 
 
-@app.command(
-    epilog="Example: thrifty optimize lenet.onnx --data fashion-mnist --max-drop 0.5 -o out/"
-)
-def optimize(
-    model: Annotated[str, typer.Argument(help="An .onnx, .keras or .thrifty model file.")],
-    data: Data,
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Folder for model.thrifty/.onnx, report.json.")
-    ],
-    max_drop: Annotated[
-        float,
-        typer.Option(
-            help="Quality it may lose: points of a share (accuracy, recall, AUC), "
-            "or units of an error (RMSE, MAE)."
-        ),
-    ] = 0.5,
-    metric: Metric = None,
-    objective: Annotated[str, typer.Option(help="money, latency, size or bandwidth.")] = "money",
-    time_budget: Annotated[str, typer.Option(help="Time to search: 600, 10m, 1h.")] = "10m",
-    pricing: Annotated[
-        Path | None,
-        typer.Option(help="A pricing profile: a TOML file, or internet (default) or same-zone."),
-    ] = None,
-    target: Target = None,
-) -> None:
-    """Find the cheapest version of a model within a quality budget, measured as deployed."""
-    from thrifty.datasets import load as load_data
-    from thrifty.optimize import optimize as run
-    from thrifty.report.text import optimize_view
-
-    _existing(model)
-    found = run(
-        model, load_data(data, target=target), max_drop, objective=objective, metric=metric,
-        pricing=pricing, time_budget=_seconds(time_budget), out=output,
-        progress=_measured if sys.stderr.isatty() else None,
-    )  # fmt: skip
-    from rich.console import Console
-
-    Console().print(optimize_view(found))
-    if found.closest is not None:
-        near = found.closest
-        typer.echo(
-            f"no compressed candidate stayed within {max_drop} of the model; the closest, "
-            f"{near.trial.recipe}, lost {near.drop(found.baseline):.2f}; "
-            "the model as it is was written"
-        )
-    typer.echo(f"wrote {output}/model.thrifty, model.onnx, report.json and report.html")
-    if found.best.deployment:
-        run_as = found.best.deployment
-        typer.echo(
-            f"it runs cheapest as: thrifty predict {output}/model.thrifty INPUT -o OUTPUT "
-            f"--runtime {run_as['runtime']} --threads {run_as['threads']} "
-            f"--batch-size {run_as['batch_size']}"
-        )
-
-
-@app.command(epilog="Example: thrifty report out/report.json -o report.html")
-def report(
-    document: Annotated[Path, typer.Argument(help="A report.json that thrifty optimize wrote.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML page to write.")],
-) -> None:
-    """Render an optimization report as a self-contained HTML page (charts inline)."""
-    from thrifty.atomic import write_atomic
-    from thrifty.errors import DataError
-    from thrifty.report.html import render
-
-    _existing(str(document))
-    try:
-        page = render(json.loads(document.read_text()))
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise DataError(
-            f"{document} is not a report.json from thrifty optimize ({type(error).__name__})"
-        ) from None
-    write_atomic(output, page.encode())
-    typer.echo(f"wrote {output}")
-
-
-def _measured(candidate) -> None:
-    name = candidate.trial.recipe or "the model as it is"
-    typer.echo(f"  measured {name} ({candidate.seconds:.0f} s)", err=True)
-
-
-def _seconds(text: str) -> float:
-    from thrifty.errors import DataError
-
-    units = {"s": 1, "m": 60, "h": 3600}
-    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
-    try:
-        seconds = float(number) * units[unit]
-    except ValueError:
-        raise DataError(f"time budget {text!r}: give seconds, or a number with s, m or h") from None
-    if seconds <= 0:
-        raise DataError(f"time budget {text!r} must be more than zero")
-    return seconds
+register_optimize_commands(app)  # optimize, report: thrifty/cli_optimize.py
 
 
 @app.command(epilog="Example: thrifty pack lenet.onnx -o lenet.thrifty")
@@ -327,7 +215,7 @@ def unpack(
     """Unpack a .thrifty file to ONNX, with bit-identical weights."""
     from thrifty.pack import unpack
 
-    unpack(_existing(packed)).save(output)
+    unpack(existing(packed)).save(output)
     typer.echo(f"wrote {output}")
 
 
@@ -339,7 +227,7 @@ def inspect(
     """Show what a .thrifty file holds: per tensor, its encoding, bytes and bits per weight."""
     from thrifty.pack import inspect
 
-    _show_inspection(inspect(_existing(packed)), as_json)
+    _show_inspection(inspect(existing(packed)), as_json)
 
 
 def _show_inspection(inspection, as_json: bool) -> None:
@@ -351,14 +239,6 @@ def _show_inspection(inspection, as_json: bool) -> None:
         typer.echo(json.dumps(inspection.to_dict(), indent=2))
     else:
         Console().print(inspection_view(inspection))
-
-
-def _existing(path: str) -> Path:
-    from thrifty.errors import ModelError
-
-    if not Path(path).is_file():
-        raise ModelError(f"{path} does not exist; check the path")
-    return Path(path)
 
 
 @app.command(epilog="Example: thrifty predict lenet.thrifty images.parquet -o predictions.parquet")
@@ -388,7 +268,7 @@ def predict(
     """Predict every row of a data set in parallel; each row is written exactly once."""
     from thrifty.predict import predict as run
 
-    _existing(model)
+    existing(model)
     done = run(
         model, inputs, output, workers=workers, threads=threads, batch_size=batch_size,
         device=device, runtime=runtime, precision=precision, cluster=ray,

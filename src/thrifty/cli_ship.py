@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+from thrifty.cli_options import AsJson
+
 Store = Annotated[str, typer.Argument(help="A folder, s3://bucket/prefix or http(s):// URL.")]
 Jobs = Annotated[int | None, typer.Option(help="Chunks moved at once (default: 2 per core, <= 8).")]
 

@@ -1,0 +1,110 @@
+"""The optimizer's commands: ``thrifty optimize`` and ``thrifty report``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from thrifty.cli_options import Data, Metric, Target, existing
+
+
+def optimize(
+    model: Annotated[str, typer.Argument(help="An .onnx, .keras or .thrifty model file.")],
+    data: Data,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for model.thrifty/.onnx, report.json.")
+    ],
+    max_drop: Annotated[
+        float,
+        typer.Option(
+            help="Quality it may lose: points of a share (accuracy, recall, AUC), "
+            "or units of an error (RMSE, MAE)."
+        ),
+    ] = 0.5,
+    metric: Metric = None,
+    objective: Annotated[str, typer.Option(help="money, latency, size or bandwidth.")] = "money",
+    time_budget: Annotated[str, typer.Option(help="Time to search: 600, 10m, 1h.")] = "10m",
+    pricing: Annotated[
+        Path | None,
+        typer.Option(help="A pricing profile: a TOML file, or internet (default) or same-zone."),
+    ] = None,
+    target: Target = None,
+) -> None:
+    """Find the cheapest version of a model within a quality budget, measured as deployed."""
+    from thrifty.datasets import load as load_data
+    from thrifty.optimize import optimize as run
+    from thrifty.report.text import optimize_view
+
+    existing(model)
+    found = run(
+        model, load_data(data, target=target), max_drop, objective=objective, metric=metric,
+        pricing=pricing, time_budget=_seconds(time_budget), out=output,
+        progress=_measured if sys.stderr.isatty() else None,
+    )  # fmt: skip
+    from rich.console import Console
+
+    Console().print(optimize_view(found))
+    if found.closest is not None:
+        near = found.closest
+        typer.echo(
+            f"no compressed candidate stayed within {max_drop} of the model; the closest, "
+            f"{near.trial.recipe}, lost {near.drop(found.baseline):.2f}; "
+            "the model as it is was written"
+        )
+    typer.echo(f"wrote {output}/model.thrifty, model.onnx, report.json and report.html")
+    if found.best.deployment:
+        run_as = found.best.deployment
+        typer.echo(
+            f"it runs cheapest as: thrifty predict {output}/model.thrifty INPUT -o OUTPUT "
+            f"--runtime {run_as['runtime']} --threads {run_as['threads']} "
+            f"--batch-size {run_as['batch_size']}"
+        )
+
+
+def report(
+    document: Annotated[Path, typer.Argument(help="A report.json that thrifty optimize wrote.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML page to write.")],
+) -> None:
+    """Render an optimization report as a self-contained HTML page (charts inline)."""
+    from thrifty.atomic import write_atomic
+    from thrifty.errors import DataError
+    from thrifty.report.html import render
+
+    existing(str(document))
+    try:
+        page = render(json.loads(document.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DataError(
+            f"{document} is not a report.json from thrifty optimize ({type(error).__name__})"
+        ) from None
+    write_atomic(output, page.encode())
+    typer.echo(f"wrote {output}")
+
+
+def _measured(candidate) -> None:
+    name = candidate.trial.recipe or "the model as it is"
+    typer.echo(f"  measured {name} ({candidate.seconds:.0f} s)", err=True)
+
+
+def _seconds(text: str) -> float:
+    from thrifty.errors import DataError
+
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        raise DataError(f"time budget {text!r}: give seconds, or a number with s, m or h") from None
+    if seconds <= 0:
+        raise DataError(f"time budget {text!r} must be more than zero")
+    return seconds
+
+
+def register_optimize_commands(app: typer.Typer) -> None:
+    example = "thrifty optimize lenet.onnx --data fashion-mnist --max-drop 0.5 -o out/"
+    app.command(epilog=f"Example: {example}")(optimize)
+    app.command(epilog="Example: thrifty report out/report.json -o report.html")(report)
