@@ -1,8 +1,9 @@
 """Prediction on the CPU against a CUDA GPU, side by side in one run (benchmarks/gpu_check.sh).
 
 MLP-2048 over N rows (784 inputs): the local pool on every core (ONNX Runtime, one thread a
-worker), then PyTorch on the GPU in fp32 and in the precision ``auto`` picks (bf16 or fp16 under
-autocast), then ONNX Runtime's CUDA provider where it is installed. Whole jobs, folder outputs.
+worker), then PyTorch on the GPU in fp32 and in the precision ``auto`` picks (bf16 or fp16
+under autocast), then the same rows as a CuPy array already on the GPU (read through DLPack, not
+copied), then ONNX Runtime's CUDA provider where it is installed. Whole jobs, folder outputs.
 Without a GPU it says so and prints the CPU figure alone.
 
     python benchmarks/gpu.py [--json] [--rows 200000]
@@ -11,6 +12,7 @@ Without a GPU it says so and prints the CPU figure alone.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import tempfile
@@ -31,6 +33,8 @@ def main() -> int:
     runs = [("cpu", "onnxruntime", "fp32", {"threads": 1})]
     if torch.cuda.is_available():
         runs += [("cuda", "torch", "fp32", {}), ("cuda", "torch", "auto", {})]
+        if importlib.util.find_spec("cupy"):
+            runs.append(("cuda", "torch", "auto", {"cupy": True}))
         import onnxruntime
 
         if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
@@ -40,12 +44,14 @@ def main() -> int:
         folder = Path(name)
         model, x = mlp("mlp-2048", 784, 10, folder), rows_file(folder, args.rows, 784)
         for device, runtime, precision, extra in runs:
+            source = _on_gpu(x) if extra.pop("cupy", False) else x
             done = th.predict(
-                model, x, folder / f"{device}-{runtime}-{precision}", device=device,
+                model, source, folder / f"{device}-{runtime}-{precision}", device=device,
                 runtime=runtime, precision=precision, batch_size=2048, **extra,
             )  # fmt: skip
             rows.append(
                 {"device": device, "runtime": runtime, "precision": precision,
+                 "input": "npy file" if source is x else "cupy array",
                  "workers": done.workers, "rows_per_s": done.rows_per_s}
             )  # fmt: skip
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
@@ -57,10 +63,19 @@ def main() -> int:
     cpu = rows[0]["rows_per_s"]
     for r in rows:
         print(
-            f"  {r['device']:5} {r['runtime']:12} {r['precision']:5} x{r['workers']}: "
+            f"  {r['device']:5} {r['runtime']:12} {r['precision']:5} {r['input']:10} "
+            f"x{r['workers']}: "
             f"{r['rows_per_s']:>12,.0f} rows/s  ({r['rows_per_s'] / cpu:.2f}x the CPU)"
         )
     return 0
+
+
+def _on_gpu(path: Path):
+    """The rows as a CuPy array in GPU memory (copied there before the clock starts)."""
+    import cupy
+    import numpy as np
+
+    return cupy.asarray(np.load(path))
 
 
 if __name__ == "__main__":

@@ -162,5 +162,17 @@ def test_on_a_gpu_in_half_precision_the_classes_mostly_agree(model, rows, tmp_pa
     result = th.predict(model, rows, tmp_path / "gpu.parquet", device="cuda", runtime="torch")
     ids, classes, _ = read_parquet(tmp_path / "gpu.parquet")
     want = expected(model, rows).argmax(axis=1)
-    assert result.workers == 1 and np.array_equal(np.sort(ids), np.arange(len(rows)))
+    assert result.backend == "this process" and result.workers == 1
+    assert np.array_equal(np.sort(ids), np.arange(len(rows)))
     assert (classes[np.argsort(ids)] == want).mean() > 0.99
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_cupy_array_is_predicted_on_the_gpu_without_a_copy(model, rows, tmp_path):
+    cupy = pytest.importorskip("cupy")
+    on_gpu = cupy.asarray(rows)
+    assert inputs.DLPackInput(on_gpu).tensor.data_ptr() == on_gpu.data.ptr
+    result = th.predict(model, on_gpu, tmp_path / "cupy.parquet", device="cuda")
+    ids, classes, _ = read_parquet(tmp_path / "cupy.parquet")
+    assert result.backend == "this process" and np.array_equal(np.sort(ids), np.arange(len(rows)))
+    assert (classes[np.argsort(ids)] == expected(model, rows).argmax(axis=1)).mean() > 0.99

@@ -69,9 +69,10 @@ def predict(
     ``inputs``: a .parquet file or folder, .csv, .npy, .npz, or an array; an array of another
     library that DLPack can view (CuPy, a torch tensor) is used where it is, without a copy,
     by PyTorch in this process. ``precision``: PyTorch on a GPU may run in fp16 or bf16 (see
-    ``open_session``). ``outputs``: a .parquet
-    or .npy file, or a folder (one Parquet file per shard and ``_manifest.json``). ``workers``:
-    processes (``auto``: one per core on a CPU, one on a GPU); ``threads``: each one's runtime
+    ``open_session``). ``outputs``: a .parquet or .npy file, or a folder (one Parquet file per
+    shard and ``_manifest.json``). ``workers``: processes (``auto``: one per core on a CPU; a
+    GPU job runs in this process, on the CUDA context it checked the model with); ``threads``:
+    each one's runtime
     threads (``auto``: the cores shared among the workers); ``cluster``: a Ray address to run on
     a Ray cluster instead (``"local"`` starts one on this machine).
 
@@ -94,23 +95,25 @@ def predict(
         todo = [s for s in shards if s.index not in done]
         run = _probe(model_path, source, runtime, device, 1, precision)
         size = _batch_size(batch_size, run, source)
-        count, threads = _layout(workers, threads, device, model_path, source, runtime, size)
+        count, threads = _layout(workers, threads, run.device, model_path, source, runtime, size)
         plan = Plan(model_path, source.path, folder, runtime, device, threads, size, precision)
+        here = in_place or (run.device == "cuda" and cluster is None)
         with _bar(source.rows, progress) as advance:
             advance(sum(s.rows for s in shards if s.index in done))
             if todo:
-                backend = _in_this_process(source) if in_place else _backend(cluster)
+                backend = _in_this_process(source) if here else _backend(cluster)
                 backend(plan, todo, count, retries, lambda d: advance(d.rows + d.failed))
     failed = {row: e for s in shards for row, e in read_failures(folder, s).items()}
     _finish(outputs, folder, shards, source, failed)
     return Predicted(
         outputs, source.rows, time.perf_counter() - started, count, threads, size,
-        "this process" if in_place else "local" if cluster is None else "ray", len(done), failed,
+        "this process" if here else "local" if cluster is None else "ray", len(done), failed,
     )  # fmt: skip
 
 
 def _in_this_process(source):
-    """The backend for an array viewed through DLPack: one worker, here, on the array itself."""
+    """The backend for one worker here: an array viewed through DLPack, used where it is, or a
+    GPU job, which keeps the CUDA context the probe made instead of starting a second one."""
 
     def run(plan: Plan, shards: list[Shard], workers: int, retries: int, done) -> None:
         worker = Worker(plan, source)
@@ -190,6 +193,7 @@ def _probe(model: Path, source, runtime: str, device: str, threads: int, precisi
     def run(batch: np.ndarray) -> np.ndarray:
         return session.run(loaded.fit_inputs(batch))
 
+    run.device = session.device  # what "auto" became
     first = source.read(0, min(source.rows, 2))
     try:
         run(first)

@@ -127,7 +127,7 @@ class TorchSession:
         """Scores for a NumPy batch, or a torch tensor (a DLPack view stays where it is)."""
         torch = self._torch
         if isinstance(batch, np.ndarray):
-            batch = torch.from_numpy(np.ascontiguousarray(batch))
+            batch = torch.from_numpy(np.require(batch, requirements=["C", "W"]))  # a memmap: copied
         dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
         with (
             torch.inference_mode(),
