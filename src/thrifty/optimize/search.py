@@ -6,10 +6,12 @@ tens of seconds each), then unstructured pruning at the strengths the sensitivit
 group, rung 1 tries every recipe alone with short fine-tuning; the cheaper half of those that
 may still come within the quality budget (on the validation split), and the cheapest of each
 technique, go on: their recipes are combined with each other (pruning then sharing, channels
-then quantization) and fine-tuned longer. Post-training
+then quantization) and fine-tuned longer. Pruning is also crossed with what the quick group
+kept within the budget (``cross``: pruned, then int8), at every rung. Post-training
 quantization alone has nothing to fine-tune, so it is measured once. The cheapest candidate
-within the budget wins; every candidate is measured as deployed (``trial.measure``) and
-cached, so a re-run of the same search is fast.
+within the budget wins (of those as cheap as timing tells, the smallest: ``result.EVEN``);
+every candidate is measured as deployed (``trial.measure``) and cached, so a re-run of the
+same search is fast.
 """
 
 from __future__ import annotations
@@ -33,16 +35,53 @@ RUNGS = (2, 10)  # fine-tuning epochs at each rung
 RECOVERY = 8  # a candidate this many budgets off after the short rung may still recover
 
 
-def combine(recipes: list[str]) -> list[str]:
+def combine(recipes: list[str], earlier: list[str] = ()) -> list[str]:
     """Recipes made of the survivors: pruning then weight sharing; structured pruning then
-    quantization; each survivor alone too."""
-    pruned = [r for r in recipes if r.startswith("prune:")]
-    shrunk = [r for r in recipes if r.startswith("channels:")]
-    quantized = [r for r in recipes if r.startswith("quantize:int8")]
+    quantization; each survivor alone too; pruning crossed with ``earlier`` (``cross``)."""
+    alone = [r for r in recipes if "," not in r]  # combinations are not combined again
+    pruned = [r for r in alone if r.startswith("prune:")]
+    shrunk = [r for r in alone if r.startswith("channels:")]
+    quantized = [r for r in alone if r.startswith("quantize:int8")]
     combined = list(recipes)
     combined += [f"{p},share:{bits}" for p in pruned for bits in (5, 4)]
     combined += [f"{c},{q}" for c in shrunk for q in quantized]
-    return list(dict.fromkeys(combined))
+    return cross(combined, earlier)
+
+
+def cross(recipes: list[str], earlier: list[str]) -> list[str]:
+    """Each pruning strength followed by itself put before the cheapest int8 recipe that the
+    groups before kept (``earlier``): the arithmetic stays int8, the file becomes sparse and
+    entropy-coded, as cheap to run and several times smaller; it starts from the pruned model
+    just measured (``trial._compressed``), so it costs seconds. The gentlest strength also goes
+    before the cheapest int8 recipe with structured pruning (a narrower model has less to
+    prune), at the end."""
+    plain, narrowed = _int8_bases(earlier)
+    pruned = [r for r in recipes if r.startswith("prune:") and "," not in r]
+    crossed = []
+    for recipe in recipes:
+        crossed.append(recipe)
+        if plain and recipe in pruned:
+            crossed.append(_before_quantization(recipe, plain))
+    gentlest = min(pruned, key=_strength, default=None)
+    if narrowed and gentlest:
+        crossed.append(_before_quantization(gentlest, narrowed))
+    return list(dict.fromkeys(crossed))
+
+
+def _int8_bases(recipes: list[str]) -> tuple[str | None, str | None]:
+    """The first (cheapest) int8 recipe without structured pruning, and with it."""
+    int8 = [r for r in recipes if ",quantize:int8" in f",{r}"]
+    plain = next((r for r in int8 if "channels:" not in r), None)
+    return plain, next((r for r in int8 if "channels:" in r), None)
+
+
+def _before_quantization(step: str, recipe: str) -> str:
+    head, _, last = f",{recipe}".rpartition(",")
+    return f"{head},{step},{last}".lstrip(",")
+
+
+def _strength(recipe: str) -> float:
+    return float(recipe.partition(":")[2])
 
 
 def successive_halving(
@@ -56,7 +95,9 @@ def successive_halving(
     """Every candidate measured, in the order tried, within the time left before ``deadline``;
     each group of recipes is halved through the rungs before the next starts."""
     measured: dict[Trial, Measured] = {}
+    earlier: list[str] = []  # the groups before: their last rung's, within budget, cheapest first
     for recipes in groups:
+        recipes = cross(recipes, earlier)
         for epochs in RUNGS:
             results = []
             for recipe in recipes:
@@ -66,7 +107,9 @@ def successive_halving(
                 if trial not in measured:
                     measured[trial] = run(trial)
                 results.append(measured[trial])
-            recipes = combine(promoted(results, baseline, max_drop, objective))
+            recipes = combine(promoted(results, baseline, max_drop, objective), earlier)
+        within = [r for r in results if r.drop(baseline) <= max_drop + TOLERANCE]
+        earlier += [r.trial.recipe for r in sorted(within, key=lambda r: r.objective(objective))]
     return list(measured.values())
 
 
