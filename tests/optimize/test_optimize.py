@@ -101,6 +101,26 @@ def test_pruning_is_crossed_with_what_the_quick_group_kept():
     ]  # fmt: skip
 
 
+def test_a_trial_that_would_overrun_the_budget_is_skipped(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(search.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(search, "RUNGS", (1, 10))
+
+    def run(trial: Trial) -> Measured:  # 30 s an epoch of fine-tuning, on a fake clock
+        clock[0] += 30.0 * trial.epochs
+        bill = {"bandwidth_usd": 0.0}
+        return Measured(trial, 0.9, 0.9, "accuracy", 100, 1.0, 1.0, 0.1, bill, 30.0 * trial.epochs,
+                        None)  # fmt: skip
+
+    base = measured("", 0.9, 2.0, 1000)
+    groups = [["channels:0.5", "quantize:int8-dynamic"]]
+    tried = search.successive_halving(run, base, groups, 0.5, "money", deadline=200.0)
+    assert [m.trial for m in tried] == [Trial("channels:0.5", 1), Trial("quantize:int8-dynamic", 0)]
+    assert clock[0] <= 200.0  # 10 epochs of channels (alone, or before int8) would take 300 s
+    everything = search.successive_halving(run, base, groups, 0.5, "money", deadline=1e9)
+    assert Trial("channels:0.5,quantize:int8-dynamic", 10) in [m.trial for m in everything]
+
+
 def measured(recipe: str, validation: float, money: float, size: int) -> Measured:
     bill = {"bandwidth_usd": 0.0}
     return Measured(Trial(recipe, 1), validation, validation, "accuracy", size, money, money,

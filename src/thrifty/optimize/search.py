@@ -92,8 +92,9 @@ def successive_halving(
     objective: str,
     deadline: float,
 ) -> list[Measured]:
-    """Every candidate measured, in the order tried, within the time left before ``deadline``;
-    each group of recipes is halved through the rungs before the next starts."""
+    """Every candidate measured, in the order tried, within the time left before ``deadline``
+    (a trial that would overrun it by what it took at the rung before is skipped); each group
+    of recipes is halved through the rungs before the next starts."""
     measured: dict[Trial, Measured] = {}
     earlier: list[str] = []  # the groups before: their last rung's, within budget, cheapest first
     for recipes in groups:
@@ -105,6 +106,8 @@ def successive_halving(
                     return list(measured.values())
                 trial = Trial(recipe, epochs if _trains(recipe) else 0)
                 if trial not in measured:
+                    if time.monotonic() + _expected(trial, measured) > deadline:
+                        continue  # would overrun the budget: a quicker one may still fit
                     measured[trial] = run(trial)
                 results.append(measured[trial])
             recipes = combine(promoted(results, baseline, max_drop, objective), earlier)
@@ -128,6 +131,22 @@ def promoted(
     for r in hopeful:
         cheapest.setdefault(r.trial.recipe.partition(":")[0], r.trial.recipe)
     return list(dict.fromkeys([*chosen, *cheapest.values()]))
+
+
+def _expected(trial: Trial, measured: dict[Trial, Measured]) -> float:
+    """Seconds ``trial`` should take, from the trials before it: those of the same recipe, or
+    of its first step alone (fine-tuning is most of the time), scaled by the epochs; 0 when
+    nothing like it has run, or when it starts from a measured model (``trial._compressed``:
+    a recipe ending in quantization whose earlier steps were measured)."""
+    head, _, last = trial.recipe.rpartition(",")
+    if head and last.startswith("quantize:") and Trial(head, trial.epochs) in measured:
+        return 0.0
+    like = (trial.recipe, trial.recipe.split(",")[0])
+    return max(
+        (done.seconds * trial.epochs / done.trial.epochs
+         for done in measured.values() if done.trial.recipe in like and done.trial.epochs),
+        default=0.0,
+    )  # fmt: skip
 
 
 def _trains(recipe: str) -> bool:
