@@ -34,7 +34,7 @@
     ├── StoreError (OSError)              a model store that cannot be used as asked
     │   ├── NotInStore                    a name, version, tag or chunk the store lacks
     │   ├── ManifestError                 a manifest that breaks a rule of docs/STORE.md
-    │   ├── ChunkMismatch                 bytes that kept failing their SHA-256 check
+    │   ├── ChunkMismatch                 bytes that kept failing their hash check
     │   ├── TransferInterrupted           a connection that dropped mid-chunk (pull resumes)
     │   └── VersionExists                 other bytes already pushed as that name@version
     └── RuntimeUnavailable (RuntimeError) a device or runtime that is not on this machine
@@ -179,7 +179,7 @@ class ManifestError(StoreError):
 
 
 class ChunkMismatch(StoreError):
-    """Bytes that kept failing their SHA-256 check after every retry."""
+    """Bytes that kept failing their hash check after every retry."""
 
 
 class TransferInterrupted(StoreError):

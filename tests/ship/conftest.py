@@ -3,6 +3,7 @@ serving a store folder read-only, moto's S3 server, and a fault-injecting static
 
 from __future__ import annotations
 
+import sys
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,15 @@ def private_cache(tmp_path, monkeypatch):
     """Every test pulls through its own chunk cache, never the user's."""
     monkeypatch.setenv("THRIFTY_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+@pytest.fixture
+def span(monkeypatch) -> int:
+    """Pulls ask for 64 KiB a request, so the tests' small chunks come in several spans."""
+    import thrifty.ship.pull  # noqa: F401  (the module, which thrifty.ship's pull hides)
+
+    monkeypatch.setattr(sys.modules["thrifty.ship.pull"], "SPAN", 2**16)
+    return 2**16
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """A static HTTP server over a store folder whose answers a test can spoil, one request at a
 time: the fault-injecting server of the reliability tests (docs/STORE.md, Pull).
 
-It answers GET and HEAD like nginx: a strong ETag, single ``Range: bytes=a-`` requests with 206,
-``If-Range`` honoured. ``server.spoil(path, *faults)`` queues faults for the next requests of
-``path`` (one fault each):
+It answers GET and HEAD like nginx: a strong ETag, single ``Range: bytes=a-`` and ``bytes=a-b``
+requests with 206, ``If-Range`` honoured. ``server.spoil(path, *faults)`` queues faults for the
+next requests of ``path`` (one fault each):
 
 - ``"cut"``: promise the whole body, send half of it, close the connection;
 - ``"flip"``: flip one bit of the body;
@@ -54,6 +54,11 @@ class FaultyServer:
     def etag(self, path: str, body: bytes) -> str:
         digest = hashlib.sha256(body).hexdigest()[:32]
         return f'"{digest}-{self.generation[path]}"'
+
+    def etag_of(self, chunk) -> str:
+        """The ETag this server gives ``chunk`` (a manifest's Chunk) now."""
+        path = f"chunks/{chunk.sha256[:2]}/{chunk.sha256}"
+        return self.etag(path, (self.root / path).read_bytes())
 
     def settled(self, seconds: float = 10) -> list[tuple[str, str | None, str | None, int, int]]:
         """The records, once every answer under way has been sent."""
@@ -111,10 +116,12 @@ def _handler(server: FaultyServer):
             etag = server.etag(path, body)
             ranged = self.headers.get("Range")
             if_range = self.headers.get("If-Range")
-            start = 0
-            if ranged and fault != "ignore-range" and (if_range is None or if_range == etag):
-                start = int(ranged.removeprefix("bytes=").split("-")[0])
-            status = 206 if start else 200
+            honoured = ranged and fault != "ignore-range" and (if_range is None or if_range == etag)
+            start, end = 0, len(body)
+            if honoured:
+                first, _, last = ranged.removeprefix("bytes=").partition("-")
+                start, end = int(first), min(end, int(last) + 1) if last else end
+            status = 206 if honoured else 200
             if start >= len(body) > 0 or (ranged and fault == "refuse-range"):
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{len(body)}")
@@ -122,7 +129,7 @@ def _handler(server: FaultyServer):
                 self.end_headers()
                 server.requests.append((path, ranged, if_range, 416, 0))
                 return
-            part = body[start:]
+            part = body[start:end]
             if fault == "flip":
                 part = bytes([part[0] ^ 1]) + part[1:]
             self.send_response(status)
@@ -130,7 +137,7 @@ def _handler(server: FaultyServer):
             self.send_header("Accept-Ranges", "bytes")
             self.send_header("Content-Length", str(len(part)))
             if status == 206:
-                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(body)}")
             self.end_headers()
             if head:
                 server.requests.append((path, ranged, if_range, status, 0))

@@ -3,8 +3,10 @@ server) and HTTP (nginx serving the folder). Only changed chunks move."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
+import blake3
 import pytest
 
 import thrifty as th
@@ -43,7 +45,7 @@ def url(request, store):
     return request.getfixturevalue("s3")
 
 
-def test_push_then_pull_moves_only_what_changed(url, versions, tmp_path):
+def test_push_then_pull_moves_only_what_changed(url, versions, tmp_path, span):
     v1, v2 = versions
     first = th.push(v1, url, "model@1")
     assert first.moved_bytes == v1.stat().st_size and first.saved_bytes == 0
@@ -100,7 +102,9 @@ def test_pull_from_nginx(nginx, store, versions, tmp_path):
         list_versions(nginx)
 
 
-def test_nginx_resumes_a_partial_chunk_with_range(nginx, store, versions, tmp_path):
+def test_nginx_resumes_a_partial_chunk_with_range(nginx, store, versions, tmp_path, span):
+    """The rest comes in spans (``bytes=a-b``, If-Range with nginx's ETag): any answer but a
+    206 from the right offset would move more bytes than the rest."""
     v1, _ = versions
     pushed = th.push(v1, store, "model@1")
     biggest = max(pushed.manifest.chunks, key=lambda c: c.size)
@@ -118,14 +122,33 @@ def test_the_manifest_is_what_docs_store_md_says(store, versions):
     th.push(v1, store, "model@1")
     document = json.loads((store / "manifests/model/1.json").read_text())
     assert set(document) == {
-        "format", "manifest_version", "name", "version", "size", "sha256", "chunking",
+        "format", "manifest_version", "name", "version", "size", "sha256", "blake3", "chunking",
         "chunks", "created",
     }  # fmt: skip
-    assert document["chunking"] == "thrifty-records"
+    assert document["manifest_version"] == 2 and document["chunking"] == "thrifty-records"
+    assert document["sha256"] == hashlib.sha256(v1.read_bytes()).hexdigest()
+    assert document["blake3"] == blake3.blake3(v1.read_bytes()).hexdigest()
     assert sum(c["size"] for c in document["chunks"]) == document["size"] == v1.stat().st_size
     for c in document["chunks"]:
-        assert (store / "chunks" / c["sha256"][:2] / c["sha256"]).stat().st_size == c["size"]
+        data = (store / "chunks" / c["sha256"][:2] / c["sha256"]).read_bytes()
+        assert len(data) == c["size"] and blake3.blake3(data).hexdigest() == c["blake3"]
     assert json.loads((store / "tags/model/latest.json").read_text()) == {"version": "1"}
+
+
+def test_a_version_1_manifest_is_pulled_and_checked_by_sha256(nginx, store, versions, tmp_path):
+    """Stores pushed before manifests carried BLAKE3 digests stay readable."""
+    v1, _ = versions
+    th.push(v1, store, "model@1")
+    where = store / "manifests/model/1.json"
+    document = json.loads(where.read_text())
+    document["manifest_version"] = 1
+    del document["blake3"]
+    for chunk in document["chunks"]:
+        del chunk["blake3"]
+    where.write_text(json.dumps(document))
+    pulled = th.pull(nginx, "model@1", tmp_path / "a.thrifty")
+    assert pulled.manifest.blake3 is None and all(c.blake3 is None for c in pulled.manifest.chunks)
+    assert (tmp_path / "a.thrifty").read_bytes() == v1.read_bytes()
 
 
 @pytest.fixture

@@ -51,6 +51,38 @@ def test_a_cut_chunk_resumes_where_it_stopped(faulty, model, tmp_path):
     assert pulled.moved_bytes == path.stat().st_size  # not one byte twice
 
 
+def test_a_chunk_comes_in_spans_that_resume_within_and_keep_the_etag(faulty, model, tmp_path, span):
+    """A request asks for SPAN bytes, so a killed pull loses at most that much per connection
+    in flight; a span cut short resumes inside itself, under If-Range with the first ETag."""
+    path, _, big = model
+    faulty.spoil(chunk_path(big.sha256), "cut")
+    pulled = th.pull(faulty.url, "model@1", tmp_path / "out.thrifty")
+    assert (tmp_path / "out.thrifty").read_bytes() == path.read_bytes()
+    assert pulled.moved_bytes == path.stat().st_size
+    expected = [f"bytes=0-{span - 1}"]  # cut at half; the rest from there, a span at a time
+    for start in range(span // 2, big.size, span):
+        expected.append(f"bytes={start}-{start + span - 1 if start + span < big.size else ''}")
+    requests = requests_for(faulty, big)
+    assert [r[1] for r in requests] == expected
+    assert {r[3] for r in requests} == {206}
+    assert requests[0][2] is None and {r[2] for r in requests[1:]} == {faulty.etag_of(big)}
+
+
+def test_a_corrupt_partial_chunk_is_fetched_again_whole(faulty, model, tmp_path):
+    """The bytes a journal says were written are checked with the rest of the chunk: wrong
+    ones cost that chunk a second fetch, and the file is still right."""
+    from thrifty.ship.assembly import Assembly
+
+    path, manifest, big = model
+    killed = Assembly(tmp_path / "out.thrifty", manifest)
+    killed.write(big, 0, b"\xff" * 1000, None)  # as if the disk had lost what was written
+    killed.close()
+    pulled = th.pull(faulty.url, "model@1", tmp_path / "out.thrifty")
+    assert (tmp_path / "out.thrifty").read_bytes() == path.read_bytes()
+    assert [(r[1], r[3]) for r in requests_for(faulty, big)] == [("bytes=1000-", 206), (None, 200)]
+    assert pulled.moved_bytes == path.stat().st_size - 1000 + big.size
+
+
 def test_a_flipped_bit_fetches_that_chunk_again_and_only_it(faulty, model, tmp_path):
     path, manifest, big = model
     faulty.spoil(chunk_path(big.sha256), "flip")
@@ -65,7 +97,7 @@ def test_a_flipped_bit_fetches_that_chunk_again_and_only_it(faulty, model, tmp_p
 def test_a_chunk_bad_every_time_is_a_clear_error_and_no_file(faulty, model, tmp_path):
     path, _, big = model
     faulty.spoil(chunk_path(big.sha256), "flip", "flip", "flip")
-    with pytest.raises(ChunkMismatch, match="failed its SHA-256 check 3 times"):
+    with pytest.raises(ChunkMismatch, match="failed its BLAKE3 check 3 times"):
         th.pull(faulty.url, "model@1", tmp_path / "out.thrifty")
     assert not (tmp_path / "out.thrifty").exists()
     pulled = th.pull(faulty.url, "model@1", tmp_path / "out.thrifty")  # the store is healed
@@ -110,7 +142,7 @@ def test_weak_etags_are_never_sent_in_if_range(faulty, model):
     _, _, big = model
     store = HttpStore(faulty.url, None)
     for etag, sent in [('W/"weak"', None), ('"strong"', '"strong"')]:
-        with store.open_range(chunk_path(big.sha256), 10, etag) as body:
+        with store.open_range(chunk_path(big.sha256), 10, None, etag) as body:
             assert sum(len(b) for b in body.blocks) in (big.size - 10, big.size)
         assert requests_for(faulty, big)[-1][1:3] == ("bytes=10-", sent)
 
@@ -180,6 +212,11 @@ def test_a_manifest_naming_a_missing_chunk_is_refused(store, model, tmp_path):
         (lambda m: m["chunks"][0].update(sha256="../../etc/passwd"), "64 lowercase hex"),
         (lambda m: m.update(name="../x"), "not allowed"),
         (lambda m: m.update(chunking="gzip"), "chunking must be"),
+        (lambda m: m["chunks"][0].update(blake3="x" * 64), "not a BLAKE3"),
+        (lambda m: m["chunks"][0].pop("blake3"), r"must be \{blake3, sha256, size\}"),
+        (lambda m: m.pop("blake3"), "not a BLAKE3"),
+        (lambda m: m.update(manifest_version=3), "upgrade thrifty"),
+        (lambda m: m.update(manifest_version=1), r"must be \{sha256, size\}"),
     ],
 )
 def test_a_manifest_that_breaks_a_rule_is_refused(store, model, tmp_path, change, message):
@@ -192,10 +229,26 @@ def test_a_manifest_that_breaks_a_rule_is_refused(store, model, tmp_path, change
     assert not (tmp_path / "out.thrifty").exists()
 
 
-def test_chunks_that_do_not_make_the_named_file_publish_nothing(store, model, tmp_path):
+def as_version_1(document: dict) -> None:
+    """Make a manifest what thrifty wrote before BLAKE3: SHA-256 only."""
+    document["manifest_version"] = 1
+    del document["blake3"]
+    for chunk in document["chunks"]:
+        del chunk["blake3"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.update(blake3="0" * 64),
+        lambda m: (as_version_1(m), m.update(sha256="0" * 64)),
+    ],
+    ids=["version 2: BLAKE3", "version 1: SHA-256"],
+)
+def test_chunks_that_do_not_make_the_named_file_publish_nothing(store, model, tmp_path, change):
     where = store / "manifests/model/1.json"
     document = json.loads(where.read_text())
-    document["sha256"] = "0" * 64
+    change(document)
     where.write_text(json.dumps(document))
     (tmp_path / "out.thrifty").write_bytes(b"the previous version")
     with pytest.raises(ManifestError, match="do not make up the file"):

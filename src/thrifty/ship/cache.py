@@ -3,16 +3,16 @@
 The cache holds no copies: it remembers, for every chunk of every file pulled, the file and
 offset where its bytes lie (``$THRIFTY_CACHE``, default ``~/.cache/thrifty``, one small entry
 per chunk under ``index/<h2>/<sha256>``). Reusing a chunk reads it from there and checks its
-SHA-256 first, so a file moved, edited or deleted since only means the chunk is fetched again.
+digest first, so a file moved, edited or deleted since only means the chunk is fetched again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
+from thrifty.ship.digest import chunk_digest
 from thrifty.ship.layout import chunk_path
 from thrifty.ship.manifest import Chunk, Manifest
 
@@ -36,9 +36,11 @@ class Cache:
                 data = os.pread(handle.fileno(), chunk.size, where["offset"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if len(data) == chunk.size and hashlib.sha256(data).hexdigest() == chunk.sha256:
-            return data
-        return None
+        if len(data) != chunk.size:
+            return None
+        digest = chunk_digest(chunk)
+        digest.update(data)
+        return data if digest.matches() else None
 
     def remember(self, manifest: Manifest, path: Path) -> None:
         """Record where each chunk of ``manifest`` lies in ``path``, the file just pulled.

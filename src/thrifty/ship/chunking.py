@@ -16,6 +16,7 @@ from pathlib import Path
 from thrifty.pack.format import MAGIC
 from thrifty.pack.header import check_records
 from thrifty.pack.reader import read_header
+from thrifty.ship.digest import blake3_hex
 from thrifty.ship.manifest import Chunk
 
 RECORD_SPLIT = 4 * 2**20  # records larger than this are cut every RECORD_SPLIT bytes
@@ -32,11 +33,12 @@ class Piece:
 
 @dataclass(frozen=True)
 class Cut:
-    """A file cut into chunks: the pieces in order, the whole file's SHA-256, and how."""
+    """A file cut into chunks: the pieces in order, the whole file's digests, and how."""
 
     pieces: tuple[Piece, ...]
     size: int
     sha256: str
+    blake3: str
     chunking: str
 
 
@@ -45,21 +47,23 @@ def cut_file(path: Path) -> Cut:
     with path.open("rb") as handle:
         size = path.stat().st_size
         if size == 0:
-            return Cut((), 0, hashlib.sha256().hexdigest(), "fastcdc")
+            return Cut((), 0, hashlib.sha256().hexdigest(), blake3_hex(b""), "fastcdc")
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             view = memoryview(data)
             try:
                 thrifty = bytes(view[: len(MAGIC)]) == MAGIC
                 chunking = "thrifty-records" if thrifty else "fastcdc"
                 bounds = _record_bounds(view) if thrifty else _content_bounds(view)
-                pieces = tuple(
-                    Piece(start, Chunk(hashlib.sha256(view[start:end]).hexdigest(), end - start))
-                    for start, end in bounds
-                )
-                digest = hashlib.sha256(view).hexdigest()
+                pieces = tuple(_piece(view, start, end) for start, end in bounds)
+                sha256, blake3 = hashlib.sha256(view).hexdigest(), blake3_hex(view)
             finally:
                 view.release()
-    return Cut(pieces, size, digest, chunking)
+    return Cut(pieces, size, sha256, blake3, chunking)
+
+
+def _piece(view: memoryview, start: int, end: int) -> Piece:
+    data = view[start:end]
+    return Piece(start, Chunk(hashlib.sha256(data).hexdigest(), end - start, blake3_hex(data)))
 
 
 def _record_bounds(data: memoryview) -> Iterator[tuple[int, int]]:

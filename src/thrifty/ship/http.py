@@ -1,9 +1,9 @@
 """A store read over HTTP from any static server, and written through ``thrifty serve``.
 
-Reading a chunk resumes per RFC 9110: ``Range: bytes=N-`` for the bytes already held, with
-``If-Range`` carrying the strong ETag the first answer gave (weak ones are never sent). A 206
-must start at N; a 200 is the whole object, so the chunk starts over; a 416 means the held
-bytes are no prefix of the object, so they are dropped.
+Reading a chunk resumes per RFC 9110: ``Range: bytes=N-`` (or ``bytes=N-M``, a span of it) for
+the bytes already held, with ``If-Range`` carrying the strong ETag the first answer gave (weak
+ones are never sent). A 206 must start at N; a 200 is the whole object, so the chunk starts
+over; a 416 means the held bytes are no prefix of the object, so they are dropped.
 
 It speaks HTTP through the standard library's ``http.client``, one keep-alive connection per
 thread, reading bodies with ``readinto`` into a reused buffer: on loopback that moved 89 MB in
@@ -120,12 +120,14 @@ class HttpStore:
             _check(response, answer, f"write {path} to {self.url}")
 
     @contextlib.contextmanager
-    def open_range(self, path: str, start: int, etag: str | None) -> Iterator[Body]:
+    def open_range(
+        self, path: str, start: int, stop: int | None, etag: str | None
+    ) -> Iterator[Body]:
         headers = {}
-        if start:
-            headers["Range"] = f"bytes={start}-"
-            if etag and not etag.startswith("W/"):
-                headers["If-Range"] = etag
+        if start or stop is not None:
+            headers["Range"] = f"bytes={start}-{'' if stop is None else stop - 1}"
+        if start and etag and not etag.startswith("W/"):
+            headers["If-Range"] = etag
         with self._request("GET", path, **headers) as response:
             if response.status == 416 and start:
                 response.read()

@@ -26,9 +26,10 @@ def check_name(value: str, what: str = "name") -> str:
     return value
 
 
-def check_sha256(value: str) -> str:
+def check_sha256(value: str, what: str = "SHA-256") -> str:
+    """``value`` if it is a 256-bit digest in 64 lowercase hex digits; StoreError otherwise."""
     if not isinstance(value, str) or not SHA256.fullmatch(value):
-        raise StoreError(f"{value!r} is not a SHA-256 in 64 lowercase hex digits")
+        raise StoreError(f"{value!r} is not a {what} in 64 lowercase hex digits")
     return value
 
 

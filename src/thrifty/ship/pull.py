@@ -3,7 +3,6 @@ verify each, check the whole file, publish it atomically (docs/STORE.md, Pull)."
 
 from __future__ import annotations
 
-import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,12 +11,14 @@ from pathlib import Path
 from thrifty.errors import ChunkMismatch, ManifestError, TransferInterrupted
 from thrifty.ship.assembly import Assembly
 from thrifty.ship.cache import Cache
+from thrifty.ship.digest import chunk_digest
 from thrifty.ship.layout import Ref, chunk_path
 from thrifty.ship.manifest import Chunk, Manifest
 from thrifty.ship.progress import Tally, tally
 from thrifty.ship.store import RangeRefused, Store, open_store, resolve
 
 ATTEMPTS = 3  # tries at one chunk (dropped connections resume; bad bytes start over)
+SPAN = 2**20  # bytes asked for in one request: a killed pull loses at most jobs x SPAN in flight
 
 
 @dataclass(frozen=True)
@@ -67,18 +68,18 @@ def pull(
 
             jobs = jobs or min(8, 2 * (os.cpu_count() or 1))
             with ThreadPoolExecutor(max(1, jobs) + 1) as pool:
-                whole = pool.submit(assembly.sha256)  # hashes behind the fetches, in order
+                whole = pool.submit(assembly.matches_manifest)  # behind the fetches, in order
                 try:
                     list(pool.map(get, distinct))
                 except BaseException:
                     assembly.abandon()
                     raise
-                digest = whole.result()
-        if digest != manifest.sha256:
+                matches = whole.result()
+        if not matches:
             assembly.discard()
             raise ManifestError(
                 f"the chunks of {manifest.name}@{manifest.version} do not make up the file its "
-                "manifest names (SHA-256 differs); the manifest is wrong"
+                "manifest names (its digest differs); the manifest is wrong"
             )
         assembly.publish()
     finally:
@@ -88,28 +89,31 @@ def pull(
 
 
 def _fetch(store: Store, assembly: Assembly, chunk: Chunk, count: Tally) -> None:
-    """Fetch one chunk into place, resuming what an earlier try or run wrote. A dropped
-    connection resumes; bytes that fail the SHA-256 check start over: ATTEMPTS tries in all."""
+    """Fetch one chunk into place, SPAN bytes a request, resuming what an earlier try or run
+    wrote. A dropped connection resumes; bytes that fail the chunk's hash start over: ATTEMPTS
+    tries in all."""
     credited = 0  # bytes of this chunk counted as saved: those an earlier run wrote
     for attempt in range(ATTEMPTS):
         held, etag, digest = assembly.held(chunk)
         count.add(saved=held - credited)
         credited = held
-        if held == chunk.size and digest.hexdigest() == chunk.sha256:
-            assembly.finish(chunk)  # written whole before an interruption: nothing to fetch
-            return
         try:
-            with store.open_range(chunk_path(chunk.sha256), held, etag) as body:
-                if body.start != held:  # the server sent the whole object: start over
-                    count.add(saved=-credited)
-                    held, credited, digest = 0, 0, hashlib.sha256()
-                for block in body.blocks:
-                    if held + len(block) > chunk.size:
-                        break
-                    assembly.write(chunk, held, block, body.etag)
-                    digest.update(block)
-                    held += len(block)
-                    count.add(moved=len(block))
+            while held < chunk.size:
+                stop = held + SPAN if held + SPAN < chunk.size else None  # None: the rest
+                with store.open_range(chunk_path(chunk.sha256), held, stop, etag) as body:
+                    if body.start != held:  # the server sent the whole object: start over
+                        count.add(saved=-credited)
+                        held, credited, digest = 0, 0, chunk_digest(chunk)
+                    etag = body.etag
+                    for block in body.blocks:
+                        if held + len(block) > chunk.size:
+                            break
+                        assembly.write(chunk, held, block, etag)
+                        digest.update(block)
+                        held += len(block)
+                        count.add(moved=len(block))
+                if held < (stop or chunk.size):
+                    break  # the object ended early, or runs past the chunk: it is damaged
         except RangeRefused:
             assembly.restart(chunk)
             continue
@@ -117,11 +121,11 @@ def _fetch(store: Store, assembly: Assembly, chunk: Chunk, count: Tally) -> None
             if attempt == ATTEMPTS - 1:
                 raise
             continue
-        if held == chunk.size and digest.hexdigest() == chunk.sha256:
+        if held == chunk.size and digest.matches():
             assembly.finish(chunk)
             return
         assembly.restart(chunk)
     raise ChunkMismatch(
-        f"chunk {chunk.sha256[:12]}… from {store.url} failed its SHA-256 check {ATTEMPTS} "
-        "times: the store's copy is damaged; push the file again"
+        f"chunk {chunk.sha256[:12]}… from {store.url} failed its {digest.name} check "
+        f"{ATTEMPTS} times: the store's copy is damaged; push the file again"
     )

@@ -50,8 +50,9 @@ def push(
         check_name(tag, "tag")
     cut = cut_file(path)
     version = check_name(version or cut.sha256[:12], "version")
+    chunks = tuple(p.chunk for p in cut.pieces)
     manifest = Manifest(
-        base, version, cut.size, cut.sha256, cut.chunking, tuple(p.chunk for p in cut.pieces)
+        base, version, cut.size, cut.sha256, cut.chunking, chunks, blake3=cut.blake3
     )
     published = _published(store, manifest)
     if published is None:

@@ -51,10 +51,11 @@ class Store(Protocol):
         """Store the object whole or not at all."""
 
     def open_range(
-        self, path: str, start: int, etag: str | None
+        self, path: str, start: int, stop: int | None, etag: str | None
     ) -> contextlib.AbstractContextManager[Body]:
-        """The object's bytes from ``start`` (see docs/STORE.md, Pull); TransferInterrupted when
-        the connection drops, while opening or while the blocks are read."""
+        """The object's bytes from ``start`` to ``stop`` (None: its end; see docs/STORE.md,
+        Pull); TransferInterrupted when the connection drops, while opening or while the blocks
+        are read."""
 
     def listing(self, strict: bool = False) -> tuple[list[Manifest], dict[tuple[str, str], str]]:
         """Every manifest, and every tag as (name, tag) -> version. A manifest that does not
@@ -138,21 +139,25 @@ class FsspecStore:
                 self.fs.pipe_file(self._full(path), data)
 
     @contextlib.contextmanager
-    def open_range(self, path: str, start: int, etag: str | None) -> Iterator[Body]:
-        with self._failing(f"read {path}", TransferInterrupted):
-            source = self.fs.open(self._full(path), "rb")
+    def open_range(
+        self, path: str, start: int, stop: int | None, etag: str | None
+    ) -> Iterator[Body]:
+        with self._failing(f"read {path}", TransferInterrupted):  # no read-ahead past ``stop``:
+            source = self.fs.open(self._full(path), "rb", cache_type="none")
         try:
             if start > source.size:
                 raise RangeRefused(f"{path} is shorter than the {start} bytes held")
             source.seek(start)
-            yield Body(start, None, self._blocks(source, path))
+            yield Body(
+                start, None, self._blocks(source, path, source.size if stop is None else stop)
+            )
         finally:
             source.close()
 
-    def _blocks(self, source, path: str) -> Iterator[bytes]:
-        while True:
+    def _blocks(self, source, path: str, stop: int) -> Iterator[bytes]:
+        while (wanted := min(BLOCK, stop - source.tell())) > 0:
             with self._failing(f"read {path}", TransferInterrupted):
-                block = source.read(BLOCK)
+                block = source.read(wanted)
             if not block:
                 return
             yield block
