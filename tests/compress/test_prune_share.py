@@ -37,6 +37,21 @@ def test_sensitivity_reaches_the_overall_sparsity(digits, digits_baseline, accur
     assert accuracy(result, digits) >= accuracy(digits_baseline, digits) - 0.03
 
 
+def test_the_sensitivity_scan_is_remembered_for_the_same_weights(digits, digits_baseline):
+    import copy
+
+    import torch
+
+    from thrifty.compress import prune
+
+    module = copy.deepcopy(digits_baseline.module)
+    first = prune.scan(module, digits)
+    assert prune.scan(copy.deepcopy(module), digits) is first  # the same weights: not rescanned
+    with torch.no_grad():
+        next(module.parameters()).mul_(0.5)
+    assert prune.scan(module, digits) is not first
+
+
 def test_masks_hold_through_fine_tuning(digits, digits_baseline):
     """Weights pruned at the first step stay zero to the end, though training went on."""
     first = th.compress(

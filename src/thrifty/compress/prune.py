@@ -110,9 +110,35 @@ class Scan:
         return self.overall(self.chosen(tolerance))
 
 
+_SCANS: dict[str, Scan] = {}  # by weights and data: the optimizer prunes one model many times
+_SCANS_KEPT = 8
+
+
 def scan(module, data) -> Scan:
     """Prune each layer of ``module`` alone at every sparsity of the grid and measure the loss
-    on the validation split (Han et al. 2015, section 3.3)."""
+    on the validation split (Han et al. 2015, section 3.3). Remembered for the same weights
+    and validation data in this process."""
+    key = _scan_key(module, data)
+    if key not in _SCANS:
+        if len(_SCANS) >= _SCANS_KEPT:
+            del _SCANS[next(iter(_SCANS))]
+        _SCANS[key] = _scan(module, data)
+    return _SCANS[key]
+
+
+def _scan_key(module, data) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(data.metric.steering.spec.encode())
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    for array in (data.val.x, data.val.y):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _scan(module, data) -> Scan:
     from thrifty.models.training import validation_score
 
     layers = weights(module)
