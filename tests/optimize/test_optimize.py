@@ -121,6 +121,24 @@ def test_a_trial_that_would_overrun_the_budget_is_skipped(monkeypatch):
     assert Trial("channels:0.5,quantize:int8-dynamic", 10) in [m.trial for m in everything]
 
 
+def test_the_best_pruned_one_is_pruned_harder_while_it_stays_within(monkeypatch):
+    monkeypatch.setattr(search, "RUNGS", (1, 2))
+
+    def run(trial: Trial) -> Measured:  # within the budget up to 90% pruned; smaller if shared
+        strength = float(trial.recipe.split(",")[0].partition(":")[2])
+        quality = 0.9 if strength <= 0.9 else 0.5
+        shared = {"share:5": 2, "share:4": 3}.get(trial.recipe.partition(",")[2], 1)
+        size = int(1000 * (1 - strength)) // shared
+        return Measured(trial, quality, quality, "accuracy", size, 1.0, 1.0, 0.1,
+                        {"bandwidth_usd": 0.0}, 1.0, None)  # fmt: skip
+
+    base = measured("", 0.9, 2.0, 1000)
+    tried = search.successive_halving(run, base, [["prune:0.5"]], 0.5, "money", deadline=1e18)
+    harder = [m.trial for m in tried][-3:]
+    assert harder == [Trial(f"prune:{s},share:4", 2) for s in ("0.75", "0.88", "0.94")]
+    assert Optimized(base, tried, 0.5, "money").best.trial == Trial("prune:0.88,share:4", 2)
+
+
 def measured(recipe: str, validation: float, money: float, size: int) -> Measured:
     bill = {"bandwidth_usd": 0.0}
     return Measured(Trial(recipe, 1), validation, validation, "accuracy", size, money, money,

@@ -7,11 +7,12 @@ group, rung 1 tries every recipe alone with short fine-tuning; the cheaper half 
 may still come within the quality budget (on the validation split), and the cheapest of each
 technique, go on: their recipes are combined with each other (pruning then sharing, channels
 then quantization) and fine-tuned longer. Pruning is also crossed with what the quick group
-kept within the budget (``cross``: pruned, then int8), at every rung. Post-training
-quantization alone has nothing to fine-tune, so it is measured once. The cheapest candidate
-within the budget wins (of those as cheap as timing tells, the smallest: ``result.EVEN``);
-every candidate is measured as deployed (``trial.measure``) and cached, so a re-run of the
-same search is fast.
+kept within the budget (``cross``: pruned, then int8), at every rung; with time left after
+the groups, the best pruned candidate is pruned harder while it stays within (``harder``).
+Post-training quantization alone has nothing to fine-tune, so it is measured once. The
+cheapest candidate within the budget wins (of those as cheap as timing tells, the smallest:
+``result.EVEN``); every candidate is measured as deployed (``trial.measure``) and cached, so a
+re-run of the same search is fast.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 
 from thrifty.compress import parse_recipe
 from thrifty.compress.registry import REGISTRY
+from thrifty.optimize.result import Optimized
 from thrifty.optimize.trial import TOLERANCE, Measured, Trial
 
 # The quick group, quickest first; pruning's strengths come from the sensitivity stage.
@@ -33,6 +35,7 @@ SINGLES = (
 )
 RUNGS = (2, 10)  # fine-tuning epochs at each rung
 RECOVERY = 8  # a candidate this many budgets off after the short rung may still recover
+HARDEST = 0.99  # pruning strength ``harder`` stops at
 
 
 def combine(recipes: list[str], earlier: list[str] = ()) -> list[str]:
@@ -113,7 +116,33 @@ def successive_halving(
             recipes = combine(promoted(results, baseline, max_drop, objective), earlier)
         within = [r for r in results if r.drop(baseline) <= max_drop + TOLERANCE]
         earlier += [r.trial.recipe for r in sorted(within, key=lambda r: r.objective(objective))]
+    harder(run, baseline, measured, max_drop, objective, deadline)
     return list(measured.values())
+
+
+def harder(run, baseline: Measured, measured: dict[Trial, Measured], max_drop, objective, deadline):
+    """With time left after the groups: the best pruned candidate within the budget, pruned
+    harder (half the weights it kept, at the last rung's fine-tuning), again from the result
+    while it stays within; the sensitivity scan's strengths are what layers lose before any
+    fine-tuning, and fine-tuning wins much of it back."""
+    while time.monotonic() < deadline:
+        pruned = [m for m in measured.values() if "prune:" in m.trial.recipe]
+        start = Optimized(baseline, pruned, max_drop, objective).best
+        if start is baseline:
+            return
+        trial = Trial(_pruned_harder(start.trial.recipe), RUNGS[-1])
+        if trial in measured or time.monotonic() + _expected(trial, measured) > deadline:
+            return
+        measured[trial] = run(trial)
+
+
+def _pruned_harder(recipe: str) -> str:
+    """The recipe with its pruning strength raised to keep half the weights it kept."""
+    steps = recipe.split(",")
+    for i, step in enumerate(steps):
+        if step.startswith("prune:"):
+            steps[i] = f"prune:{min(round(1 - (1 - _strength(step)) / 2, 2), HARDEST):g}"
+    return ",".join(steps)
 
 
 def promoted(
