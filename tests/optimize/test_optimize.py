@@ -91,10 +91,11 @@ def test_pruning_is_crossed_with_what_the_quick_group_kept():
         "prune:0.8", "prune:0.8,quantize:int8-static",
     ]  # fmt: skip
     assert "prune:0.8,share:4" in recipes
-    assert recipes[-1] == "channels:0.5,prune:0.8,quantize:int8-static"  # the gentlest only
+    assert recipes[-5] == "channels:0.5,prune:0.8,quantize:int8-static"  # the gentlest only
+    assert recipes[-4:] == [f"prune:{s},share:{b}" for s in ("0.9", "0.8") for b in (5, 4)]
     assert "channels:0.5,prune:0.9,quantize:int8-static" not in recipes
     assert search.combine(recipes[:2], earlier) == recipes[:2] + [
-        "prune:0.9,share:5", "prune:0.9,share:4", "channels:0.5,prune:0.9,quantize:int8-static"
+        "channels:0.5,prune:0.9,quantize:int8-static", "prune:0.9,share:5", "prune:0.9,share:4"
     ]  # fmt: skip
     assert search.combine(["prune:0.9"], ["channels:0.25"]) == [
         "prune:0.9", "prune:0.9,share:5", "prune:0.9,share:4"

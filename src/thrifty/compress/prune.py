@@ -2,10 +2,12 @@
 
 Zhu & Gupta 2017 ("To prune, or not to prune"): the sparsity rises as s_t = s (1 - (1 - t/n)^3)
 over n steps, fine-tuning after each, so the network adapts while little is cut and the cuts
-slow down as it tightens. Per-layer sparsities come from a sensitivity scan unless given: each
-layer is pruned alone at a grid of sparsities and its validation score measured; the layers
-then take the highest sparsity whose drop stays under one shared tolerance, the smallest that
-reaches the overall target (Han et al. 2015, section 3.3), scaled to hit it exactly.
+slow down as it tightens (an eighth of the fine-tuning epochs after each step but the last,
+which gets them all; none between steps under 8 epochs, as in the optimizer's short rung).
+Per-layer sparsities come from a sensitivity scan unless given: each layer is pruned alone at
+a grid of sparsities and its validation score measured; the layers then take the highest
+sparsity whose drop stays under one shared tolerance, the smallest that reaches the overall
+target (Han et al. 2015, section 3.3), scaled to hit it exactly.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def prune(module, config: Prune, context):
             masks[weight.name] = _mask(weight, target, masks.get(weight.name))
         context.say(f"prune step {step}/{steps}: {fraction * config.sparsity:.1%} of weights")
         last = step == steps
-        recover(module, context, epochs=None if last else max(1, context.finetune.epochs // 8))
+        recover(module, context, epochs=None if last else context.finetune.epochs // 8)
     bake(module)
     return module
 

@@ -39,16 +39,15 @@ HARDEST = 0.99  # pruning strength ``harder`` stops at
 
 
 def combine(recipes: list[str], earlier: list[str] = ()) -> list[str]:
-    """Recipes made of the survivors: pruning then weight sharing; structured pruning then
-    quantization; each survivor alone too; pruning crossed with ``earlier`` (``cross``)."""
+    """Recipes made of the survivors: each survivor alone; structured pruning then
+    quantization; pruning crossed with ``earlier`` (``cross``); last, as they pay in bytes
+    alone, pruning then weight sharing."""
     alone = [r for r in recipes if "," not in r]  # combinations are not combined again
     pruned = [r for r in alone if r.startswith("prune:")]
     shrunk = [r for r in alone if r.startswith("channels:")]
     quantized = [r for r in alone if r.startswith("quantize:int8")]
-    combined = list(recipes)
-    combined += [f"{p},share:{bits}" for p in pruned for bits in (5, 4)]
-    combined += [f"{c},{q}" for c in shrunk for q in quantized]
-    return cross(combined, earlier)
+    combined = cross([*recipes, *(f"{c},{q}" for c in shrunk for q in quantized)], earlier)
+    return list(dict.fromkeys([*combined, *(f"{p},share:{b}" for p in pruned for b in (5, 4))]))
 
 
 def cross(recipes: list[str], earlier: list[str]) -> list[str]:
