@@ -15,7 +15,10 @@ import typer
 from thrifty.cli_options import AsJson
 
 Store = Annotated[str, typer.Argument(help="A folder, s3://bucket/prefix or http(s):// URL.")]
-Jobs = Annotated[int | None, typer.Option(help="Chunks moved at once (default: 2 per core, <= 8).")]
+Jobs = Annotated[
+    int | None,
+    typer.Option(help="Chunks moved at once (default: pull 1 per core, push 2 per core; <= 8)."),
+]
 
 
 def push(

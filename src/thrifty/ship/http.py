@@ -138,7 +138,19 @@ class HttpStore:
                 _check(response, response.read(), f"read {path} from {self.url}")
             etag = response.getheader("ETag")
             strong = etag if etag and not etag.startswith("W/") else None
-            yield Body(start if response.status == 206 else 0, strong, _blocks(response))
+            yield Body(start if response.status == 206 else 0, strong, self._blocks(response))
+
+    def _blocks(self, response: http.client.HTTPResponse) -> Iterator[memoryview]:
+        """The body as it arrives, in this thread's buffer, reused from block to block and
+        request to request (a fresh one costs page faults at every request); a body that ends
+        before its Content-Length is a dropped connection."""
+        buffer = getattr(self.local, "buffer", None)
+        if buffer is None:
+            buffer = self.local.buffer = memoryview(bytearray(BLOCK))
+        while count := response.readinto(buffer):
+            yield buffer[:count]
+        if response.length:  # http.client counts down what Content-Length promised
+            raise http.client.IncompleteRead(b"", response.length)
 
     def listing(self, strict: bool = False) -> tuple[list[Manifest], dict[tuple[str, str], str]]:
         try:
@@ -160,16 +172,6 @@ class HttpStore:
 
     def delete(self, path: str) -> None:
         raise StoreError(f"{self.url}: objects are not deleted over HTTP")
-
-
-def _blocks(response: http.client.HTTPResponse) -> Iterator[memoryview]:
-    """The body as it arrives, in a buffer reused from block to block; a body that ends
-    before its Content-Length is a dropped connection."""
-    buffer = memoryview(bytearray(BLOCK))
-    while count := response.readinto(buffer):
-        yield buffer[:count]
-    if response.length:  # http.client counts down what Content-Length promised
-        raise http.client.IncompleteRead(b"", response.length)
 
 
 def _check(response: http.client.HTTPResponse, body: bytes, doing: str) -> None:
