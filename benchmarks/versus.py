@@ -21,7 +21,7 @@ with the network free, the bill is compute and storage, which is what a model's 
 under the internet profile the answers' transfer is most of a small model's bill whatever the
 model (the table under it shows the same models priced that way).
 
-    python benchmarks/versus.py [--json] [--models ...] [--time-budget 600] [--pricing same-zone]
+    python benchmarks/versus.py [--json] [--models ...] [--time-budget 1200] [--pricing same-zone]
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated zoo models")
-    parser.add_argument("--time-budget", type=float, default=600, help="seconds of search each")
+    parser.add_argument("--time-budget", type=float, default=1200, help="seconds of search each")
     parser.add_argument("--rounds", type=int, default=3, help="measurements of each entry")
     parser.add_argument("--pricing", default="same-zone", help="pricing profile: name or TOML")
     args = parser.parse_args()

@@ -37,8 +37,17 @@ def model(digits, tmp_path_factory):
 
 
 def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypatch):
+    compressed, compress = [], th.compress
+
+    def recorded(model, recipe, *args, **kwargs):
+        compressed.append(recipe)
+        return compress(model, recipe, *args, **kwargs)
+
+    monkeypatch.setattr(th, "compress", recorded)
     found = th.optimize(model, digits, max_drop=2.0, time_budget=300, out=tmp_path / "out")
     assert found.candidates, "nothing was tried"
+    assert "channels:0.5" in compressed  # a combination starts from the measured channels:0.5
+    assert not [r for r in compressed if r.startswith("channels:") and "," in r]
     within = [c for c in [found.baseline, *found.candidates] if c.drop(found.baseline) <= 2.0]
     cheapest = min(c.objective("money") for c in within)
     assert found.best.objective("money") <= cheapest * (1 + EVEN)

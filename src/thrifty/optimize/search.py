@@ -33,7 +33,7 @@ SINGLES = (
     "channels:0.5",
     "channels:0.25",
 )
-RUNGS = (2, 10)  # fine-tuning epochs at each rung
+RUNGS = (2, 10, 20)  # fine-tuning epochs at each rung
 RECOVERY = 8  # a candidate this many budgets off after the short rung may still recover
 HARDEST = 0.99  # pruning strength ``harder`` stops at
 

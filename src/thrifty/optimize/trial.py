@@ -106,20 +106,27 @@ def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Pa
 
 
 def _compressed(model, data, trial: Trial, pricing, workload, finetune):
-    """The candidate: the model compressed by the trial's recipe. A recipe that ends in
-    quantization, whose earlier steps were measured already with the same fine-tuning, starts
-    from that measured model: the same result (quantization comes after fine-tuning), without
-    fine-tuning it twice."""
+    """The candidate: the model compressed by the trial's recipe. A recipe whose first steps
+    were measured already with the same fine-tuning starts from that measured model (the
+    longest such prefix): the same result, as each technique's fine-tuning follows it alone
+    and quantization comes after fine-tuning, without doing those steps again. With
+    distillation the teacher is the model the recipe starts from, so there only quantization
+    is added to a measured model."""
     import thrifty as th
 
     if not trial.recipe:
         return model
-    head, _, last = trial.recipe.rpartition(",")
-    if head and last.startswith("quantize:"):
-        parent = _cache_folder(model, data, Trial(head, trial.epochs), pricing, workload, finetune)
+    steps = trial.recipe.split(",")
+    tuning = _epochs(finetune, trial.epochs)
+    for cut in range(len(steps) - 1, 0, -1):
+        rest = ",".join(steps[cut:])
+        if not tuning.labels and not all(s.startswith("quantize:") for s in steps[cut:]):
+            continue
+        head = Trial(",".join(steps[:cut]), trial.epochs)
+        parent = _cache_folder(model, data, head, pricing, workload, finetune)
         if (parent / "measured.json").is_file():
-            return th.compress(th.unpack(parent / "model.thrifty"), last, data)
-    return th.compress(model, trial.recipe, data, finetune=_epochs(finetune, trial.epochs))
+            return th.compress(th.unpack(parent / "model.thrifty"), rest, data, finetune=tuning)
+    return th.compress(model, trial.recipe, data, finetune=tuning)
 
 
 def _deployed(record: dict[str, Any], objective: str) -> Measured:
