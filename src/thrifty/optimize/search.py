@@ -122,26 +122,35 @@ def successive_halving(
 def harder(run, baseline: Measured, measured: dict[Trial, Measured], max_drop, objective, deadline):
     """With time left after the groups: the best pruned candidate within the budget, pruned
     harder (half the weights it kept, at the last rung's fine-tuning), again from the result
-    while it stays within; the sensitivity scan's strengths are what layers lose before any
-    fine-tuning, and fine-tuning wins much of it back."""
+    while it stays within, and halfway there when it does not; the sensitivity scan's
+    strengths are what layers lose before any fine-tuning, and fine-tuning wins much back."""
     while time.monotonic() < deadline:
         pruned = [m for m in measured.values() if "prune:" in m.trial.recipe]
         start = Optimized(baseline, pruned, max_drop, objective).best
         if start is baseline:
             return
-        trial = Trial(_pruned_harder(start.trial.recipe), RUNGS[-1])
-        if trial in measured or time.monotonic() + _expected(trial, measured) > deadline:
+        trial = _pruned_harder(start.trial, measured)
+        if trial is None or time.monotonic() + _expected(trial, measured) > deadline:
             return
         measured[trial] = run(trial)
 
 
-def _pruned_harder(recipe: str) -> str:
-    """The recipe with its pruning strength raised to keep half the weights it kept."""
-    steps = recipe.split(",")
-    for i, step in enumerate(steps):
-        if step.startswith("prune:"):
-            steps[i] = f"prune:{min(round(1 - (1 - _strength(step)) / 2, 2), HARDEST):g}"
-    return ",".join(steps)
+def _pruned_harder(start: Trial, measured: dict[Trial, Measured]) -> Trial | None:
+    """``start`` at the last rung with its pruning strength raised to keep half the weights it
+    kept or, where that was measured already (and did not win), halfway to it; None when the
+    steps are below the strengths' precision."""
+    steps = start.recipe.split(",")
+    at = next(i for i, step in enumerate(steps) if step.startswith("prune:"))
+    strength = _strength(steps[at])
+    target = min(round(1 - (1 - strength) / 2, 2), HARDEST)
+    while target > strength:
+        steps[at] = f"prune:{target:g}"
+        trial = Trial(",".join(steps), RUNGS[-1])
+        if trial not in measured:
+            return trial
+        halfway = round((strength + target) / 2, 2)
+        target = halfway if halfway < target else strength
+    return None
 
 
 def promoted(
