@@ -22,6 +22,7 @@ pytestmark = pytest.mark.timeout(600)
 @pytest.fixture(autouse=True)
 def small_search(monkeypatch, tmp_path):
     monkeypatch.setattr(search, "SINGLES", ("quantize:int8-dynamic", "channels:0.5"))
+    monkeypatch.setattr(search, "GENTLER", ())
     monkeypatch.setattr(search, "RUNGS", (1, 2))
     monkeypatch.setattr(sensitivity, "TOLERANCES", (4,))  # one pruning strength
     monkeypatch.setenv("THRIFTY_CACHE", str(tmp_path / "cache"))
@@ -106,8 +107,9 @@ def test_pruning_is_crossed_with_what_the_quick_group_kept():
     assert search.combine(recipes[:2], earlier) == recipes[:2] + [
         "channels:0.5,prune:0.9,quantize:int8-static", "prune:0.9,share:5", "prune:0.9,share:4"
     ]  # fmt: skip
-    assert search.combine(["prune:0.9"], ["channels:0.25"]) == [
-        "prune:0.9", "prune:0.9,share:5", "prune:0.9,share:4"
+    narrow = ["channels:0.25"]  # structured pruning alone, fp32: pruned after it, nothing before
+    assert search.combine(["prune:0.9"], narrow) == [
+        "prune:0.9", "channels:0.25,prune:0.9", "prune:0.9,share:5", "prune:0.9,share:4"
     ]  # fmt: skip
 
 

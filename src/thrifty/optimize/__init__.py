@@ -67,7 +67,8 @@ def optimize(
 
     baseline = run(Trial("", 0))
     strengths, scanned = prune_strengths(model, data, max_drop)
-    groups = [list(search.SINGLES), [f"prune:{s:g}" for s in strengths]]  # the quick ones first
+    pruned = [f"prune:{s:g}" for s in strengths]
+    groups = [list(search.SINGLES), pruned, list(search.GENTLER)]  # the quick ones first
     candidates = search.successive_halving(run, baseline, groups, max_drop, objective, deadline)
     result = Optimized(
         baseline, candidates, max_drop, objective, sensitivity_table(scanned, data.metric)

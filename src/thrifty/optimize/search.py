@@ -7,8 +7,8 @@ group, rung 1 tries every recipe alone with short fine-tuning; the cheaper half 
 may still come within the quality budget (on the validation split), and the cheapest of each
 technique, go on: their recipes are combined with each other (pruning then sharing, channels
 then quantization) and fine-tuned longer. Pruning is also crossed with what the quick group
-kept within the budget (``cross``: pruned, then int8), at every rung; with time left after
-the groups, the best pruned candidate is pruned harder while it stays within (``harder``).
+kept within the budget (``cross``), at every rung; after each group, the best pruned
+candidate is pruned harder while it stays within (``harder``).
 Post-training quantization alone has nothing to fine-tune, so it is measured once. The
 cheapest candidate within the budget wins (of those as cheap as timing tells, the smallest:
 ``result.EVEN``); every candidate is measured as deployed (``trial.measure``) and cached, so a
@@ -25,14 +25,10 @@ from thrifty.compress.registry import REGISTRY
 from thrifty.optimize.result import Optimized
 from thrifty.optimize.trial import TOLERANCE, Measured, Trial
 
-# The quick group, quickest first; pruning's strengths come from the sensitivity stage.
-SINGLES = (
-    "quantize:int8-static",
-    "quantize:int8-dynamic",
-    "quantize:fp16",
-    "channels:0.5",
-    "channels:0.25",
-)
+# The quick group, quickest first; pruning's strengths come from the sensitivity stage; last,
+# if time is left, the gentler structured pruning (it pays less, and costs as much to tune).
+SINGLES = ("quantize:int8-static", "quantize:int8-dynamic", "quantize:fp16", "channels:0.5")
+GENTLER = ("channels:0.25",)
 RUNGS = (2, 10, 20)  # fine-tuning epochs at each rung
 RECOVERY = 8  # a candidate this many budgets off after the short rung may still recover
 HARDEST = 0.99  # pruning strength ``harder`` stops at
@@ -51,34 +47,35 @@ def combine(recipes: list[str], earlier: list[str] = ()) -> list[str]:
 
 
 def cross(recipes: list[str], earlier: list[str]) -> list[str]:
-    """Each pruning strength followed by itself put before the cheapest int8 recipe that the
-    groups before kept (``earlier``): the arithmetic stays int8, the file becomes sparse and
-    entropy-coded, as cheap to run and several times smaller; it starts from the pruned model
-    just measured (``trial._compressed``), so it costs seconds. The gentlest strength also goes
-    before the cheapest int8 recipe with structured pruning (a narrower model has less to
-    prune), at the end."""
-    plain, narrowed = _int8_bases(earlier)
+    """Pruning crossed with what the groups before kept within the budget (``earlier``,
+    cheapest first), where it costs nothing to run: the arithmetic stays as it was, and the
+    file becomes sparse and entropy-coded. Each strength is followed by itself before the
+    cheapest int8 recipe without structured pruning (it starts from the pruned model just
+    measured, ``trial._compressed``, so it costs seconds); the gentlest also goes into the
+    cheapest recipe with structured pruning (a narrower model has less to prune), at the end."""
+    plain = next((r for r in earlier if _int8(r) and "channels:" not in r), None)
+    narrowed = next((r for r in earlier if "channels:" in r), None)
     pruned = [r for r in recipes if r.startswith("prune:") and "," not in r]
     crossed = []
     for recipe in recipes:
         crossed.append(recipe)
         if plain and recipe in pruned:
-            crossed.append(_before_quantization(recipe, plain))
+            crossed.append(_with_pruning(recipe, plain))
     gentlest = min(pruned, key=_strength, default=None)
     if narrowed and gentlest:
-        crossed.append(_before_quantization(gentlest, narrowed))
+        crossed.append(_with_pruning(gentlest, narrowed))
     return list(dict.fromkeys(crossed))
 
 
-def _int8_bases(recipes: list[str]) -> tuple[str | None, str | None]:
-    """The first (cheapest) int8 recipe without structured pruning, and with it."""
-    int8 = [r for r in recipes if ",quantize:int8" in f",{r}"]
-    plain = next((r for r in int8 if "channels:" not in r), None)
-    return plain, next((r for r in int8 if "channels:" in r), None)
+def _int8(recipe: str) -> bool:
+    return ",quantize:int8" in f",{recipe}"
 
 
-def _before_quantization(step: str, recipe: str) -> str:
-    head, _, last = f",{recipe}".rpartition(",")
+def _with_pruning(step: str, recipe: str) -> str:
+    """``recipe`` with the pruning ``step`` before its quantization, or last if it has none."""
+    head, _, last = recipe.rpartition(",")
+    if not last.startswith("quantize:"):
+        return f"{recipe},{step}"
     return f"{head},{step},{last}".lstrip(",")
 
 
@@ -115,12 +112,12 @@ def successive_halving(
             recipes = combine(promoted(results, baseline, max_drop, objective), earlier)
         within = [r for r in results if r.drop(baseline) <= max_drop + TOLERANCE]
         earlier += [r.trial.recipe for r in sorted(within, key=lambda r: r.objective(objective))]
-    harder(run, baseline, measured, max_drop, objective, deadline)
+        harder(run, baseline, measured, max_drop, objective, deadline)
     return list(measured.values())
 
 
 def harder(run, baseline: Measured, measured: dict[Trial, Measured], max_drop, objective, deadline):
-    """With time left after the groups: the best pruned candidate within the budget, pruned
+    """With time left after a group: the best pruned candidate within the budget, pruned
     harder (half the weights it kept, at the last rung's fine-tuning), again from the result
     while it stays within, and halfway there when it does not; the sensitivity scan's
     strengths are what layers lose before any fine-tuning, and fine-tuning wins much back."""
