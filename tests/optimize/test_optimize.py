@@ -171,6 +171,9 @@ def test_the_pareto_front_and_the_closest_when_nothing_fits():
     assert strict.best is base and strict.closest is a
     d = measured("d", 0.89, 0.5 * (1 + EVEN / 2), 300)  # as cheap as timing tells, smaller
     assert Optimized(base, [a, b, c, d], max_drop=2.0, objective="money").best is d
+    e = measured("e", 0.885, 0.5, 200)  # smaller still, but 1.5 of the 2 points: past half
+    assert Optimized(base, [a, b, c, d, e], max_drop=2.0, objective="money").best is d
+    assert Optimized(base, [e], max_drop=2.0, objective="money").best is e  # none safer
 
 
 def test_bad_settings_are_refused(model, digits):
