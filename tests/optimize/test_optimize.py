@@ -149,8 +149,8 @@ def test_the_best_pruned_one_is_pruned_harder_while_it_stays_within(monkeypatch)
     recipes = [m.trial.recipe for m in tried]
     harder = recipes[recipes.index("prune:0.5,share:4") + 1 :]
     assert harder[:3] == [f"prune:{s},share:4" for s in ("0.75", "0.88", "0.94")]
-    assert harder[3] == "prune:0.91,share:4"  # 0.94 was not within: halfway
-    assert Optimized(base, tried, 0.5, "money").best.trial == Trial("prune:0.9,share:4", 2)
+    assert harder[3:] == ["prune:0.91,share:4"]  # 0.94 was not within: halfway, not finer
+    assert Optimized(base, tried, 0.5, "money").best.trial == Trial("prune:0.88,share:4", 2)
 
 
 def measured(recipe: str, validation: float, money: float, size: int) -> Measured:

@@ -32,6 +32,7 @@ GENTLER = ("channels:0.25",)
 RUNGS = (2, 10, 20)  # fine-tuning epochs at each rung
 RECOVERY = 8  # a candidate this many budgets off after the short rung may still recover
 HARDEST = 0.99  # pruning strength ``harder`` stops at
+FINEST = 0.2  # the least share of the weights left that a step of ``harder`` removes
 
 
 def combine(recipes: list[str], earlier: list[str] = ()) -> list[str]:
@@ -134,13 +135,15 @@ def harder(run, baseline: Measured, measured: dict[Trial, Measured], max_drop, o
 
 def _pruned_harder(start: Trial, measured: dict[Trial, Measured]) -> Trial | None:
     """``start`` at the last rung with its pruning strength raised to keep half the weights it
-    kept or, where that was measured already (and did not win), halfway to it; None when the
-    steps are below the strengths' precision."""
+    kept or, where that was measured already (and did not win), halfway to it; None once a
+    step would remove less than ``FINEST`` of the weights left: what that changes is within
+    the validation split's noise, and trying many near the budget's edge picks a lucky draw
+    (LeNet-300-100: 0.78 was 0.06 points off on validation, 0.66 on test)."""
     steps = start.recipe.split(",")
     at = next(i for i, step in enumerate(steps) if step.startswith("prune:"))
     strength = _strength(steps[at])
     target = min(round(1 - (1 - strength) / 2, 2), HARDEST)
-    while target > strength:
+    while 1 - target <= (1 - strength) * (1 - FINEST):
         steps[at] = f"prune:{target:g}"
         trial = Trial(",".join(steps), RUNGS[-1])
         if trial not in measured:
