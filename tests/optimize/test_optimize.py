@@ -135,6 +135,13 @@ def test_a_trial_that_would_overrun_the_budget_is_skipped(monkeypatch):
     assert Trial("channels:0.5,quantize:int8-dynamic", 10) in [m.trial for m in everything]
 
 
+def test_a_recipe_never_run_is_expected_to_take_what_its_technique_took():
+    done = Trial("prune:0.79,quantize:int8-static", 10)
+    ran = {done: Measured(done, 0.9, 0.9, "accuracy", 1, 1.0, 1.0, 0.1, {}, 228.0, None)}
+    assert search._expected(Trial("prune:0.9,quantize:int8-static", 20), ran) == 456.0
+    assert search._expected(Trial("channels:0.5", 20), ran) == 0.0  # nothing like it ran
+
+
 def test_the_best_pruned_one_is_pruned_harder_while_it_stays_within(monkeypatch):
     monkeypatch.setattr(search, "RUNGS", (1, 2))
 

@@ -173,19 +173,19 @@ def promoted(
 
 
 def _expected(trial: Trial, measured: dict[Trial, Measured]) -> float:
-    """Seconds ``trial`` should take, from the trials before it: those of the same recipe, or
-    of its first step alone (fine-tuning is most of the time), scaled by the epochs; 0 when
-    nothing like it has run, or when it starts from a measured model (``trial._compressed``:
-    a recipe ending in quantization whose earlier steps were measured)."""
+    """Seconds ``trial`` should take, from the trials before it, scaled by the epochs: the
+    most that one of the same recipe or of its first step alone took (fine-tuning is most of
+    the time) or, if none ran, one whose first step is the same technique; 0 when it starts
+    from a measured model by quantizing it (``trial._compressed``), or nothing like it ran."""
     head, _, last = trial.recipe.rpartition(",")
     if head and last.startswith("quantize:") and Trial(head, trial.epochs) in measured:
         return 0.0
-    like = (trial.recipe, trial.recipe.split(",")[0])
-    return max(
-        (done.seconds * trial.epochs / done.trial.epochs
-         for done in measured.values() if done.trial.recipe in like and done.trial.epochs),
-        default=0.0,
-    )  # fmt: skip
+    first = trial.recipe.split(",")[0]
+    tuned = [done for done in measured.values() if done.trial.epochs]
+    like = [d for d in tuned if d.trial.recipe in (trial.recipe, first)] or [
+        d for d in tuned if d.trial.recipe.partition(":")[0] == first.partition(":")[0]
+    ]
+    return max((d.seconds * trial.epochs / d.trial.epochs for d in like), default=0.0)
 
 
 def _trains(recipe: str) -> bool:
