@@ -51,10 +51,9 @@ def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypa
     assert not [r for r in compressed if r.startswith("channels:") and "," in r]
     within = [c for c in [found.baseline, *found.candidates] if c.drop(found.baseline) <= 2.0]
     cheapest = min(c.objective("money") for c in within)
-    assert found.best.objective("money") <= cheapest * (1 + EVEN)
-    assert found.best.bytes == min(
-        c.bytes for c in within if c.objective("money") <= cheapest * (1 + EVEN)
-    )
+    even = [c for c in within if c.objective("money") <= cheapest * (1 + EVEN)]
+    safe = [c for c in even if c.drop(found.baseline) <= 1.0]  # within half the budget
+    assert found.best in even and found.best.bytes == min(c.bytes for c in safe or even)
     recipes = [c.trial.recipe for c in found.candidates]
     assert recipes[:2] == ["quantize:int8-dynamic", "channels:0.5"]  # the quick group first
     assert "channels:0.5,quantize:int8-dynamic" in recipes  # the second rung combines
