@@ -32,7 +32,8 @@ from schemathesis.specs.openapi.checks import (
 
 from thrifty.ship.layout import chunk_path, manifest_path, tag_path
 from thrifty.ship.manifest import MAX_CHUNK_BYTES, Chunk, Manifest
-from thrifty.ship.server import byte_range, create_app, running
+from thrifty.ship.server import create_app, running
+from thrifty.ship.server.reading import byte_range
 
 with warnings.catch_warnings():  # starlette 1.x asks for httpx2; this project pins httpx
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
