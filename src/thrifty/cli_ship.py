@@ -28,18 +28,45 @@ def push(
         str, typer.Argument(help="name@version; a bare name takes the file's digest as version.")
     ],
     tag: Annotated[str, typer.Option(help="The tag to point at this version.")] = "latest",
+    delta_from: Annotated[
+        str | None,
+        typer.Option(
+            metavar="REF",
+            help="Make deltas from this version (name@version, or a version or tag of NAME); "
+            "default: the version latest points at.",
+        ),
+    ] = None,
+    deltas: Annotated[
+        bool, typer.Option("--deltas/--no-deltas", help="Store deltas of changed tensors.")
+    ] = True,
     jobs: Jobs = None,
 ) -> None:
-    """Upload only the chunks the store lacks, then publish the version."""
+    """Upload only the chunks the store lacks, and small deltas of the tensors that changed
+    a little since the base version; then publish the version."""
     from thrifty.report.text import human_bytes
     from thrifty.ship import push
 
-    pushed = push(file, store, name, tag=tag, jobs=jobs, progress=sys.stderr.isatty())
+    pushed = push(
+        file,
+        store,
+        name,
+        tag=tag,
+        delta_from=delta_from,
+        deltas=deltas,
+        jobs=jobs,
+        progress=sys.stderr.isatty(),
+    )
     m = pushed.manifest
-    typer.echo(
+    line = (
         f"pushed {m.name}@{m.version} ({human_bytes(m.size)}): moved "
         f"{human_bytes(pushed.moved_bytes)}, already there {human_bytes(pushed.saved_bytes)}"
     )
+    if pushed.deltas:
+        line += (
+            f"; {pushed.deltas} deltas ({human_bytes(pushed.delta_bytes)}) spare receivers of "
+            f"the base {human_bytes(pushed.delta_saved_bytes)}"
+        )
+    typer.echo(line)
 
 
 def pull(
@@ -57,10 +84,16 @@ def pull(
 
     pulled = pull(store, ref, output, cache=cache, jobs=jobs, progress=sys.stderr.isatty())
     m = pulled.manifest
-    typer.echo(
+    line = (
         f"pulled {m.name}@{m.version} into {output} ({human_bytes(m.size)}): moved "
         f"{human_bytes(pulled.moved_bytes)}, reused {human_bytes(pulled.saved_bytes)}"
     )
+    if m.deltas:
+        line += (
+            f"; {pulled.delta_records} of {len(m.deltas)} records from deltas, saving "
+            f"{human_bytes(pulled.delta_saved_bytes)}"
+        )
+    typer.echo(line)
 
 
 def list_store(store: Store, as_json: AsJson = False) -> None:

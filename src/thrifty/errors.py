@@ -36,6 +36,7 @@
     │   ├── ManifestError                 a manifest that breaks a rule of docs/STORE.md
     │   ├── ChunkMismatch                 bytes that kept failing their hash check
     │   ├── TransferInterrupted           a connection that dropped mid-chunk (pull resumes)
+    │   ├── BadDelta                      a delta object that does not rebuild its record
     │   └── VersionExists                 other bytes already pushed as that name@version
     └── RuntimeUnavailable (RuntimeError) a device or runtime that is not on this machine
 
@@ -184,6 +185,11 @@ class ChunkMismatch(StoreError):
 
 class TransferInterrupted(StoreError):
     """A connection that dropped while a chunk was moving; pulling again resumes the chunk."""
+
+
+class BadDelta(StoreError):
+    """A delta object that does not decode, or does not rebuild its record byte for byte; a
+    pull then fetches the record's chunks instead."""
 
 
 class VersionExists(StoreError):

@@ -215,7 +215,7 @@ def test_a_manifest_naming_a_missing_chunk_is_refused(store, model, tmp_path):
         (lambda m: m["chunks"][0].update(blake3="x" * 64), "not a BLAKE3"),
         (lambda m: m["chunks"][0].pop("blake3"), r"must be \{blake3, sha256, size\}"),
         (lambda m: m.pop("blake3"), "not a BLAKE3"),
-        (lambda m: m.update(manifest_version=3), "upgrade thrifty"),
+        (lambda m: m.update(manifest_version=4), "upgrade thrifty"),
         (lambda m: m.update(manifest_version=1), r"must be \{sha256, size\}"),
     ],
 )

@@ -39,7 +39,16 @@ class Packed:
 
 
 def read_header(data: bytes | memoryview) -> tuple[dict[str, Any], int]:
-    """The checked header and where the body starts; reads only the preamble and the header."""
+    """The checked header and where the body starts; reads only the preamble and the header,
+    and checks that the records fill the rest of ``data`` exactly."""
+    header, body = read_plan(data)
+    check_records(header, len(data) - body)
+    return header, body
+
+
+def read_plan(data: bytes | memoryview) -> tuple[dict[str, Any], int]:
+    """The checked header and where the body starts, from ``data`` holding at least the preamble
+    and the header (a store's first chunk of the file); the records are not looked at."""
     if len(data) < PREAMBLE_SIZE:
         raise TruncatedFile(f"{len(data)} bytes: shorter than the {PREAMBLE_SIZE}-byte preamble")
     magic, version, flags, length, digest = PREAMBLE.unpack_from(data)
@@ -56,10 +65,7 @@ def read_header(data: bytes | memoryview) -> tuple[dict[str, Any], int]:
     raw = bytes(data[PREAMBLE_SIZE : PREAMBLE_SIZE + length])
     if hashlib.sha256(raw).digest() != digest:
         raise HeaderChecksumMismatch("the header does not match its SHA-256: the file is damaged")
-    header = parse_header(raw)
-    body = PREAMBLE_SIZE + length
-    check_records(header, len(data) - body)
-    return header, body
+    return parse_header(raw), PREAMBLE_SIZE + length
 
 
 def read_pack(path: str | Path) -> Packed:

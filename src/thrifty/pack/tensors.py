@@ -46,12 +46,12 @@ def decode_tensor(entry: dict[str, Any], record: memoryview | bytes) -> np.ndarr
         spec = entry["positions"]
         positions = decode_stream(spec, record[: spec["length"]])
         cursor = spec["length"]
-    values = _decode_values(values_spec, record[cursor:], width)
+    values = decode_values(values_spec, record[cursor:], width)
     if entry["layout"] == "dense":
         flat = values
     else:
         flat = np.zeros(count, dtype=BITS[width])
-        flat[_indices(entry["positions"]["method"], positions, len(values), count)] = values
+        flat[value_indices(entry["positions"]["method"], positions, len(values), count)] = values
     return flat.view(numpy_dtype(entry["dtype"])).reshape(entry["shape"])
 
 
@@ -102,7 +102,7 @@ def _raw(values: np.ndarray) -> tuple[dict[str, Any], bytes]:
     return {"method": "raw", "coder": "raw", "count": len(values), "length": len(data)}, data
 
 
-def _decode_values(spec: dict[str, Any], record, width: int) -> np.ndarray:
+def decode_values(spec: dict[str, Any], record, width: int) -> np.ndarray:
     bits = BITS[width]
     if spec["method"] == "codebook":
         table = np.frombuffer(record[: spec["table_length"]], dtype=bits)
@@ -115,7 +115,7 @@ def _decode_values(spec: dict[str, Any], record, width: int) -> np.ndarray:
     return np.frombuffer(data, dtype=bits).copy()
 
 
-def _indices(method: str, positions: np.ndarray, values: int, count: int) -> np.ndarray:
+def value_indices(method: str, positions: np.ndarray, values: int, count: int) -> np.ndarray:
     """Element indices of the non-zero values, checked against the tensor's size."""
     if method == "bitmask":
         mask = positions.astype(bool)

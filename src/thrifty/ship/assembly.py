@@ -95,6 +95,10 @@ class Assembly:
         self._log(f"{chunk.sha256} done")
         self.ready[chunk.sha256].set()
 
+    def read(self, chunk: Chunk) -> bytes:
+        """The bytes of a chunk put in place and verified."""
+        return os.pread(self.fd, chunk.size, self.first_offset(chunk))
+
     def put(self, chunk: Chunk, data: bytes) -> None:
         """A verified chunk from elsewhere (the cache)."""
         os.pwrite(self.fd, data, self.first_offset(chunk))

@@ -12,6 +12,7 @@ import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from thrifty.pack.format import MAGIC
 from thrifty.pack.header import check_records
@@ -82,3 +83,26 @@ def _content_bounds(data: memoryview) -> Iterator[tuple[int, int]]:
     chunker = FastCDC(CDC_AVERAGE, min_size=CDC_MIN, max_size=CDC_MAX, normalized_chunking=1)
     for chunk in chunker.cut_buf(data):
         yield chunk.offset, chunk.offset + chunk.length
+
+
+def record_chunks(
+    header: dict[str, Any], body: int, chunks: tuple[Chunk, ...]
+) -> dict[str, tuple[dict[str, Any], list[int]]]:
+    """Every non-empty tensor record: its header entry and the indices of the chunks that are
+    exactly its bytes (records start and end at chunk boundaries: docs/STORE.md, Chunking)."""
+    starts, offset = {}, 0
+    for index, chunk in enumerate(chunks):
+        starts[offset] = index
+        offset += chunk.size
+    found = {}
+    for entry in header["tensors"]:
+        first = starts.get(body + entry["offset"])
+        if first is None or entry["length"] == 0:
+            continue
+        indices, size = [], 0
+        while size < entry["length"] and first + len(indices) < len(chunks):
+            size += chunks[first + len(indices)].size
+            indices.append(first + len(indices))
+        if size == entry["length"]:
+            found[entry["name"]] = (entry, indices)
+    return found

@@ -1,4 +1,4 @@
-"""Listing a store's versions, and removing the chunks no manifest names."""
+"""Listing a store's versions, and removing the chunks and delta objects no manifest names."""
 
 from __future__ import annotations
 
@@ -33,11 +33,11 @@ class Collected:
 
 
 def collect_garbage(store: str | Path | Store) -> Collected:
-    """Remove every chunk that no manifest names (never a manifest or a tag). Refuses to run
-    when a manifest does not parse, since its chunks could not be told apart."""
+    """Remove every chunk and delta object that no manifest names (never a manifest or a tag).
+    Refuses to run when a manifest does not parse, since its objects could not be told apart."""
     store = open_store(store) if isinstance(store, str | Path) else store
     manifests, _ = store.listing(strict=True)
-    named = {c.sha256 for m in manifests for c in m.chunks}
+    named = {sha256 for m in manifests for sha256 in m.objects()}
     unnamed = {sha: size for sha, size in store.chunks().items() if sha not in named}
     for sha256 in sorted(unnamed):
         store.delete(chunk_path(sha256))

@@ -1,16 +1,19 @@
-"""Pull: take the chunks earlier pulls left, fetch the rest in parallel straight into place,
-verify each, check the whole file, publish it atomically (docs/STORE.md, Pull)."""
+"""Pull: take the chunks earlier pulls left, rebuild records from deltas where the cache holds
+their base, fetch the rest in parallel straight into place, verify each, check the whole file,
+publish it atomically (docs/STORE.md, Pull and Deltas)."""
 
 from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from thrifty.errors import ChunkMismatch, ManifestError, TransferInterrupted
 from thrifty.ship.assembly import Assembly
 from thrifty.ship.cache import Cache
+from thrifty.ship.delta_pull import DeltaPull
 from thrifty.ship.digest import chunk_digest
 from thrifty.ship.layout import Ref, chunk_path
 from thrifty.ship.manifest import Chunk, Manifest
@@ -27,8 +30,10 @@ class Pulled:
 
     manifest: Manifest
     path: Path
-    moved_bytes: int  # bytes that came over the wire, retries included
-    saved_bytes: int  # chunk bytes taken from earlier pulls, repeats, or a resumed run
+    moved_bytes: int  # bytes that came over the wire, retries and delta objects included
+    saved_bytes: int  # chunk bytes not fetched: earlier pulls, repeats, a resumed run, deltas
+    delta_records: int = 0  # records rebuilt from a delta and their base in the cache
+    delta_saved_bytes: int = 0  # those records' bytes less the deltas' (part of saved_bytes)
 
 
 def pull(
@@ -70,7 +75,8 @@ def pull(
             with ThreadPoolExecutor(max(1, jobs) + 1) as pool:
                 whole = pool.submit(assembly.matches_manifest)  # behind the fetches, in order
                 try:
-                    list(pool.map(get, distinct))
+                    tasks = _tasks(store, cache, assembly, count, distinct, get)
+                    list(pool.map(lambda task: task(), tasks))
                 except BaseException:
                     assembly.abandon()
                     raise
@@ -85,7 +91,24 @@ def pull(
     finally:
         assembly.close()  # a failed pull keeps its journal and bytes for the next run
     cache.remember(manifest, dest)
-    return Pulled(manifest, dest, count.moved, count.saved)
+    return Pulled(manifest, dest, count.moved, count.saved, count.records, count.by_deltas)
+
+
+def _tasks(store, cache, assembly: Assembly, count: Tally, distinct: list[Chunk], get) -> list:
+    """What the pull's threads run: one task per delta (its record's chunks), one per other
+    chunk. With deltas, the file's header (its first chunk) is put in place first: each
+    rebuild follows the encoding it names."""
+    manifest = assembly.manifest
+    if not manifest.deltas:
+        return [partial(get, chunk) for chunk in distinct]
+    header = manifest.chunks[0]
+    get(header)
+    deltas = DeltaPull(store, cache, assembly, count)
+    targets = {manifest.chunks[i].sha256 for delta in manifest.deltas for i in delta.chunks}
+    others = [c for c in distinct if c.sha256 not in targets and c.sha256 != header.sha256]
+    return [partial(deltas.use, delta, get) for delta in manifest.deltas] + [
+        partial(get, chunk) for chunk in others
+    ]
 
 
 def _fetch(store: Store, assembly: Assembly, chunk: Chunk, count: Tally) -> None:

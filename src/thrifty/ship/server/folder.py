@@ -44,9 +44,9 @@ class Store:
         path = self.inside(relative)
         return path if path is not None and path.is_file() else None
 
-    def missing_chunks(self, manifest: Manifest) -> list[str]:
-        wanted = dict.fromkeys(chunk.sha256 for chunk in manifest.chunks)
-        return [sha256 for sha256 in wanted if self.file(chunk_path(sha256)) is None]
+    def missing_objects(self, manifest: Manifest) -> list[str]:
+        """The chunks and delta objects ``manifest`` names that the folder lacks."""
+        return [sha256 for sha256 in manifest.objects() if self.file(chunk_path(sha256)) is None]
 
 
 # Requests: parameters as the OpenAPI spec describes them (patterns documented, not enforced,

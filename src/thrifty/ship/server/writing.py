@@ -134,11 +134,11 @@ def _store_manifest(store: Store, path: Path, name: str, version: str, body: byt
                 f"{name}@{version} exists with other bytes; versions are "
                 "immutable: push this one under another version",
             )
-        missing = store.missing_chunks(manifest)
+        missing = store.missing_objects(manifest)
         if missing:
             raise http_error(
                 409,
-                f"{len(missing)} of the manifest's chunks are not in the store "
+                f"{len(missing)} of the manifest's chunks and deltas are not in the store "
                 f"(the first: {missing[0]}): push them first",
             )
         write_atomic(path, body)
