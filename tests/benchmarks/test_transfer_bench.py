@@ -13,14 +13,16 @@ ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
     "file_bytes", "pull_mb_per_s", "curl_mb_per_s", "pull_over_curl", "changed_bytes",
     "moved_bytes", "pushed_bytes", "manifest_bytes", "killed_at", "refetched_bytes",
-    "rewritten_bytes", "chunk_bytes", "delta_over_full",
+    "rewritten_bytes", "chunk_bytes", "delta_over_full", "delta_file_bytes",
+    "delta_moved_bytes", "delta_bytes", "delta_records", "delta_changed",
 }  # fmt: skip
 
 
 @pytest.mark.timeout(300)
 def test_transfer_benchmark_json():
     result = subprocess.run(
-        [sys.executable, "benchmarks/transfer.py", "--json", "--layers", "784,512,256,10"],
+        [sys.executable, "benchmarks/transfer.py", "--json", "--layers", "784,512,256,10",
+         "--delta-model", "tabular-mlp", "--delta-data", "digits"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     document = json.loads(result.stdout)
@@ -28,4 +30,5 @@ def test_transfer_benchmark_json():
     assert document["moved_bytes"] == document["pushed_bytes"] == document["changed_bytes"]
     assert 0 < document["changed_bytes"] < document["file_bytes"] / 2
     assert document["pull_over_curl"] > 0 and document["refetched_bytes"] >= 0
-    assert document["delta_over_full"] is None
+    assert document["delta_records"] >= 1  # the fine-tuned weights came as deltas
+    assert 0 < document["delta_over_full"] < 1
