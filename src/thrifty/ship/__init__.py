@@ -2,8 +2,10 @@
 
 ``th.push(file, store, "name@version")`` uploads only the chunks the store lacks;
 ``th.pull(store, "name@version", dest)`` fetches only the chunks the local cache lacks, checks
-every byte, resumes after an interruption and publishes the file atomically. docs/STORE.md is
-the layout and protocol.
+every byte, resumes after an interruption and publishes the file atomically. A tensor that
+changed a little since the version ``latest`` pointed at also gets a small delta, which a
+receiver holding that version fetches instead of the tensor's record. docs/STORE.md is the
+layout and protocol.
 """
 
 from thrifty.ship.cache import Cache
