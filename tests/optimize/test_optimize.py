@@ -95,23 +95,37 @@ def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypa
 def test_pruning_is_crossed_with_what_the_quick_group_kept():
     earlier = ["channels:0.5,quantize:int8-static", "quantize:int8-static", "channels:0.25"]
     recipes = search.combine(["prune:0.9", "prune:0.8"], earlier)
-    assert recipes[:4] == [  # each strength, then it before int8: that one starts from it
+    assert recipes[:5] == [  # the gentlest into the narrowed first; each strength before int8
+        "channels:0.5,prune:0.8,quantize:int8-static",
         "prune:0.9", "prune:0.9,quantize:int8-static",
         "prune:0.8", "prune:0.8,quantize:int8-static",
     ]  # fmt: skip
-    assert "prune:0.8,share:4" in recipes
-    assert recipes[-5] == "channels:0.5,prune:0.8,quantize:int8-static"  # the gentlest only
-    assert recipes[-4:] == [f"prune:{s},share:{b}" for s in ("0.9", "0.8") for b in (5, 4)]
-    assert "channels:0.5,prune:0.9,quantize:int8-static" not in recipes
-    assert search.combine(recipes[:2], earlier) == recipes[:2] + [
-        "channels:0.5,prune:0.9,quantize:int8-static", "prune:0.9,share:5", "prune:0.9,share:4"
+    assert "channels:0.5,prune:0.9,quantize:int8-static" not in recipes  # the gentlest only
+    shares = recipes[5:]  # each pruned recipe shared, fp32 before the int8 that starts from it
+    assert shares[:4] == [
+        "channels:0.5,prune:0.8,share:4", "channels:0.5,prune:0.8,share:4,quantize:int8-static",
+        "channels:0.5,prune:0.8,share:5", "channels:0.5,prune:0.8,share:5,quantize:int8-static",
     ]  # fmt: skip
+    assert shares[-2:] == ["prune:0.8,share:5", "prune:0.8,share:5,quantize:int8-static"]
+    assert len(shares) == 12
     narrow = ["channels:0.25"]  # structured pruning alone, fp32: pruned after it, nothing before
     assert search.combine(["prune:0.9"], narrow) == [
-        "prune:0.9", "channels:0.25,prune:0.9",
-        "channels:0.25,prune:0.9,share:5", "channels:0.25,prune:0.9,share:4",  # 4-5 bit values
-        "prune:0.9,share:5", "prune:0.9,share:4",
+        "channels:0.25,prune:0.9", "prune:0.9",
+        "channels:0.25,prune:0.9,share:4", "channels:0.25,prune:0.9,share:5",  # 4-5 bit values
+        "prune:0.9,share:4", "prune:0.9,share:5",
     ]  # fmt: skip
+
+
+def test_weight_sharing_goes_before_quantization_never_twice():
+    quick = ["quantize:int8-dynamic", "channels:0.5", "quantize:fp16"]
+    recipes = search.combine(quick)
+    assert recipes[3:5] == ["channels:0.5,quantize:int8-dynamic", "channels:0.5,share:4"]
+    assert "channels:0.5,share:4,quantize:int8-dynamic" in recipes
+    assert not [r for r in recipes if "fp16" in r and "," in r]  # fp16 is not crossed
+    again = search.combine(recipes)  # shared recipes are not shared again
+    assert not [r for r in again if r.count("share:") > 1]
+    later = search.cross(["prune:0.8"], ["channels:0.5,share:4,quantize:int8-dynamic"])
+    assert later[0] == "channels:0.5,prune:0.8,share:4,quantize:int8-dynamic"  # pruned, shared
 
 
 def test_a_trial_that_would_overrun_the_budget_is_skipped(monkeypatch):
@@ -155,7 +169,7 @@ def test_the_best_pruned_one_is_pruned_harder_while_it_stays_within(monkeypatch)
     base = measured("", 0.9, 2.0, 1000)
     tried = search.successive_halving(run, base, [["prune:0.5"]], 0.5, "money", deadline=1e18)
     recipes = [m.trial.recipe for m in tried]
-    harder = recipes[recipes.index("prune:0.5,share:4") + 1 :]
+    harder = recipes[recipes.index("prune:0.5,share:5") + 1 :]
     assert harder[:3] == [f"prune:{s},share:4" for s in ("0.75", "0.88", "0.94")]
     assert harder[3:] == ["prune:0.91,share:4"]  # 0.94 was not within: halfway, not finer
     assert Optimized(base, tried, 0.5, "money").best.trial == Trial("prune:0.88,share:4", 2)

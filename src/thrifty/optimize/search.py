@@ -7,8 +7,9 @@ group, rung 1 tries every recipe alone with short fine-tuning; the cheaper half 
 may still come within the quality budget (on the validation split), and the cheapest of each
 technique, go on: their recipes are combined with each other (pruning then sharing, channels
 then quantization) and fine-tuned longer. Pruning is also crossed with what the quick group
-kept within the budget (``cross``), at every rung; after each group, the best pruned
-candidate is pruned harder while it stays within (``harder``).
+kept within the budget (``cross``), at every rung, and weight sharing goes into every
+recipe that prunes (``shared``: as cheap to run, a quarter of the bytes or less); after each
+group, the best pruned candidate is pruned harder while it stays within (``harder``).
 Post-training quantization alone has nothing to fine-tune, so it is measured once. The
 cheapest candidate within the budget wins (of those as cheap as timing tells, the smallest:
 ``result.EVEN``); every candidate is measured as deployed (``trial.measure``) and cached, so a
@@ -33,20 +34,44 @@ RUNGS = (2, 10, 20)  # fine-tuning epochs at each rung
 RECOVERY = 8  # a candidate this many budgets off after the short rung may still recover
 HARDEST = 0.99  # pruning strength ``harder`` stops at
 FINEST = 0.2  # the least share of the weights left that a step of ``harder`` removes
+SHARE_BITS = (4, 5)  # weight sharing's values per layer: 16 or 32
 
 
 def combine(recipes: list[str], earlier: list[str] = ()) -> list[str]:
     """Recipes made of the survivors: each survivor alone; structured pruning then
     quantization; pruning crossed with ``earlier`` (``cross``); last, as they pay in bytes
-    alone, weight sharing after each that ends in pruning (its arithmetic stays fp32, and the
-    values it keeps take 4 or 5 bits instead of 32)."""
+    alone, weight sharing in each trained recipe (``shared``)."""
     alone = [r for r in recipes if "," not in r]  # combinations are not combined again
     shrunk = [r for r in alone if r.startswith("channels:")]
     quantized = [r for r in alone if r.startswith("quantize:int8")]
     combined = cross([*recipes, *(f"{c},{q}" for c in shrunk for q in quantized)], earlier)
-    pruned = [r for r in combined if r.split(",")[-1].startswith("prune:")]  # fp32, sparse
-    pruned.sort(key=lambda r: -r.count(","))  # the crossed first: on the cheapest found
-    return list(dict.fromkeys([*combined, *(f"{p},share:{b}" for p in pruned for b in (5, 4))]))
+    return list(dict.fromkeys([*combined, *shared(combined)]))
+
+
+def shared(recipes: list[str]) -> list[str]:
+    """Weight sharing after each recipe that ends in pruning (fp32, sparse) or structured
+    pruning, and before the int8 quantization of one: the arithmetic stays as it was (as
+    cheap), and the values a layer keeps take 4 or 5 bits instead of 32 (or an int8 table of
+    16-32 entries). Each shared fp32 recipe comes before its quantized ones, which start from
+    it (``trial._compressed``); the crossed first (on the cheapest found)."""
+    heads: dict[str, list[str]] = {}  # trained fp32 recipe -> the int8 steps that followed it
+    for recipe in sorted(recipes, key=lambda r: -r.count(",")):
+        head, _, last = recipe.rpartition(",")
+        if _trained(recipe):
+            heads.setdefault(recipe, [])
+        elif _int8(last) and _trained(head):
+            heads.setdefault(head, []).append(last)
+    return [
+        f"{head},share:{bits}{suffix}"
+        for head, quantized in heads.items()
+        for bits in SHARE_BITS
+        for suffix in ("", *(f",{q}" for q in quantized))
+    ]
+
+
+def _trained(recipe: str) -> bool:
+    """Whether ``recipe`` ends in a pruning step, which weight sharing can follow."""
+    return recipe.split(",")[-1].startswith(("prune:", "channels:"))
 
 
 def cross(recipes: list[str], earlier: list[str]) -> list[str]:
@@ -55,18 +80,17 @@ def cross(recipes: list[str], earlier: list[str]) -> list[str]:
     file becomes sparse and entropy-coded. Each strength is followed by itself before the
     cheapest int8 recipe without structured pruning (it starts from the pruned model just
     measured, ``trial._compressed``, so it costs seconds); the gentlest also goes into the
-    cheapest recipe with structured pruning (a narrower model has less to prune), at the end."""
+    cheapest recipe with structured pruning (a narrower model has less to prune), first: it
+    is the cheapest to run and to fine-tune, where pruning the whole model takes minutes."""
     plain = next((r for r in earlier if _int8(r) and "channels:" not in r), None)
     narrowed = next((r for r in earlier if "channels:" in r), None)
     pruned = [r for r in recipes if r.startswith("prune:") and "," not in r]
-    crossed = []
+    gentlest = min(pruned, key=_strength, default=None)
+    crossed = [_with_pruning(gentlest, narrowed)] if narrowed and gentlest else []
     for recipe in recipes:
         crossed.append(recipe)
         if plain and recipe in pruned:
             crossed.append(_with_pruning(recipe, plain))
-    gentlest = min(pruned, key=_strength, default=None)
-    if narrowed and gentlest:
-        crossed.append(_with_pruning(gentlest, narrowed))
     return list(dict.fromkeys(crossed))
 
 
@@ -75,11 +99,11 @@ def _int8(recipe: str) -> bool:
 
 
 def _with_pruning(step: str, recipe: str) -> str:
-    """``recipe`` with the pruning ``step`` before its quantization, or last if it has none."""
-    head, _, last = recipe.rpartition(",")
-    if not last.startswith("quantize:"):
-        return f"{recipe},{step}"
-    return f"{head},{step},{last}".lstrip(",")
+    """``recipe`` with the pruning ``step`` before its weight sharing and quantization, or last
+    if it has neither (pruning after sharing would fine-tune the shared values apart)."""
+    steps = recipe.split(",")
+    at = next((i for i, s in enumerate(steps) if s.startswith(("share:", "quantize:"))), len(steps))
+    return ",".join([*steps[:at], step, *steps[at:]])
 
 
 def _strength(recipe: str) -> float:
