@@ -95,3 +95,18 @@ def test_a_graph_from_another_converter_quantizes(digits, sklearn_mlp, accuracy,
     onnx.checker.check_model(result.proto, full_check=True)
     assert accuracy(result, digits) >= accuracy(sklearn_mlp, digits) - 0.02
     assert len(result.to_bytes()) < len(sklearn_mlp.to_bytes())
+
+
+@pytest.mark.parametrize("mode", ["int8-dynamic", "int8-static"])
+def test_shared_weights_keep_few_int8_codes(digits, digits_baseline, quantized, mode):
+    """One scale per tensor once the weights are shared: each matrix's 16 values stay at most
+    16 int8 codes (a scale per channel, kept for weights not shared, gives each row its own)."""
+    from onnx import numpy_helper
+
+    shared = th.compress(digits_baseline, f"share:4,quantize:{mode}", digits, finetune=FAST)
+    codes = [len(set(numpy_helper.to_array(t).ravel())) for t in matrices(shared)]
+    assert codes and max(codes) <= 16
+    plain = [len(set(numpy_helper.to_array(t).ravel())) for t in matrices(quantized[mode])]
+    assert max(plain) > 16
+    scales = [t for t in shared.proto.graph.initializer if "scale" in t.name and t.dims]
+    assert not [t for t in scales if t.dims[0] > 1]  # no scale per channel
