@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from thrifty.ship.digest import chunk_digest
+from thrifty.ship.digest import holds
 from thrifty.ship.layout import chunk_path
 from thrifty.ship.manifest import Chunk, Manifest
 
@@ -36,11 +36,7 @@ class Cache:
                 data = os.pread(handle.fileno(), chunk.size, where["offset"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if len(data) != chunk.size:
-            return None
-        digest = chunk_digest(chunk)
-        digest.update(data)
-        return data if digest.matches() else None
+        return data if holds(chunk, data) else None
 
     def remember(self, manifest: Manifest, path: Path) -> None:
         """Record where each chunk of ``manifest`` lies in ``path``, the file just pulled.

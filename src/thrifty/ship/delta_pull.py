@@ -18,7 +18,7 @@ from thrifty.ship.assembly import Assembly
 from thrifty.ship.cache import Cache
 from thrifty.ship.chunking import record_chunks
 from thrifty.ship.delta import apply_delta
-from thrifty.ship.digest import chunk_digest
+from thrifty.ship.digest import holds
 from thrifty.ship.layout import chunk_path
 from thrifty.ship.manifest import Chunk, Delta, Manifest
 from thrifty.ship.progress import Tally
@@ -72,7 +72,7 @@ class DeltaPull:
         except StoreError:
             return False
         self.count.add(moved=len(data))
-        if not _verified(delta.object(), data):
+        if not holds(delta.object(), data):
             return False
         try:
             record = apply_delta(entry, data, b"".join(base))
@@ -83,19 +83,10 @@ class DeltaPull:
             chunk = self.manifest.chunks[index]
             pieces[chunk.sha256] = record[offset : offset + chunk.size]
             offset += chunk.size
-            if not _verified(chunk, pieces[chunk.sha256]):
+            if not holds(chunk, pieces[chunk.sha256]):
                 return False
         for chunk in pending:
             self.assembly.put(chunk, pieces[chunk.sha256])
         spared = sum(chunk.size for chunk in pending) - len(data)
         self.count.add(saved=spared, by_deltas=spared, records=1)
         return True
-
-
-def _verified(chunk: Chunk, data: bytes) -> bool:
-    """Whether ``data`` is the object the manifest names: its size and digest."""
-    if len(data) != chunk.size:
-        return False
-    digest = chunk_digest(chunk)
-    digest.update(data)
-    return digest.matches()

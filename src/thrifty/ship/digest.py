@@ -35,6 +35,15 @@ def chunk_digest(chunk: Chunk) -> Digest:
     return Digest(chunk.sha256, chunk.blake3)
 
 
+def holds(chunk: Chunk, data: bytes | memoryview) -> bool:
+    """Whether ``data`` is the chunk the manifest names: its size and digest."""
+    if len(data) != chunk.size:
+        return False
+    digest = chunk_digest(chunk)
+    digest.update(data)
+    return digest.matches()
+
+
 def file_digest(manifest: Manifest) -> Digest:
     return Digest(manifest.sha256, manifest.blake3)
 
