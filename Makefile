@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo examples test test-fast bench lint clean
+.PHONY: setup demo examples test test-slow bench lint clean
 
 setup: $(STAMP)
 
@@ -24,11 +24,13 @@ examples: setup
 	$(BIN)/python examples/finance.py
 	$(BIN)/python examples/logistics.py
 
+# The tests, in under 15 minutes on 2 cores; those that train real models for minutes or start
+# Ray clusters are marked slow and run by `make test-slow` (CI runs both, one after the other).
 test: setup
-	$(BIN)/python -m pytest -q
-
-test-fast: setup
 	$(BIN)/python -m pytest -q -m 'not slow'
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
 
 bench: setup
 	$(BIN)/python benchmarks/runtimes.py

@@ -10,6 +10,7 @@ import numpy as np
 
 import thrifty as th
 from thrifty.datasets import Dataset, load
+from thrifty.measure.machine import this_machine
 from thrifty.measure.timing import BATCH_SIZES, Throughput, measure_throughput
 
 CACHE = Path("out/bench")  # baselines trained once, and what the benchmarks write
@@ -37,6 +38,16 @@ class Measured:
     rounds: int
 
 
+def machine() -> dict:
+    """The CPU model, its vector flags and cores: every benchmark prints them with its figures
+    (``cpu`` in its JSON), as which runtime or precision wins depends on them."""
+    return this_machine().to_dict()
+
+
+def machine_line() -> str:
+    return f"measured on {this_machine()}"
+
+
 def datasets(names) -> dict[str, Dataset]:
     """Each data set the models ``names`` need, loaded once."""
     return {data: load(data) for data in sorted({MODEL_DATA[name] for name in names})}
@@ -49,6 +60,18 @@ def baseline(name: str, data: Dataset | str = "fashion-mnist") -> th.Model:
         CACHE.mkdir(parents=True, exist_ok=True)
         th.train_baseline(name, data, path)
     return th.load(path)
+
+
+def quick_baseline(data: Dataset, epochs: int = 3) -> th.Model:
+    """A tabular MLP on ``data`` (digits, say), trained for a few epochs: the seconds-long
+    stand-in for a zoo baseline that the benchmarks' ``--quick`` runs (and their tests) use."""
+    from thrifty.models.export import from_module
+    from thrifty.models.training import TrainConfig, train
+    from thrifty.models.zoo import build
+
+    module = build("tabular-mlp", data.input_shape, data.num_classes, seed=0)
+    trained = train(module, data, TrainConfig(epochs=epochs)).module
+    return from_module(trained, data.input_shape, name="tabular-mlp")
 
 
 def rows(data: Dataset, count: int = max(BATCH_SIZES)) -> np.ndarray:

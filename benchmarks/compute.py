@@ -21,8 +21,8 @@ import json
 import sys
 
 import thrifty as th
-from _common import CACHE, baseline, interleaved, rows
-from compression import FINETUNE
+from _common import CACHE, baseline, interleaved, machine, machine_line, rows
+from thrifty.compress import FineTune
 from thrifty.predict import available_cores, open_session
 
 MODELS = ("lenet-5", "mlp-2048")
@@ -38,7 +38,7 @@ def run(name: str, data, *, threads: int, rounds: int, budget_s: float) -> dict:
     models = {
         variant: trainable
         if recipe is None
-        else th.compress(trainable, recipe, data, finetune=FINETUNE)
+        else th.compress(trainable, recipe, data, finetune=FineTune())
         for variant, recipe in VARIANTS.items()
     }
     sessions = {v: open_session(m, device="cpu", threads=threads) for v, m in models.items()}
@@ -75,10 +75,11 @@ def main() -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     data = th.datasets.load("fashion-mnist")
     document = {
+        "cpu": machine(),
         "models": [
             run(n, data, threads=args.threads, rounds=args.rounds, budget_s=args.budget)
             for n in names
-        ]
+        ],
     }
     if args.json:
         print(json.dumps(document, indent=2))
@@ -105,6 +106,7 @@ def show(document: dict) -> None:
                 f"{e['speedup']:.2f}x",
             )
     Console(width=120).print(table)
+    Console(width=120).print(machine_line())
 
 
 if __name__ == "__main__":

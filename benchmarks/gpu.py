@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 import thrifty as th
+from _common import machine, machine_line
 from scaling import mlp, rows_file
 from thrifty.predict.session import available_cores
 
@@ -55,11 +56,12 @@ def main() -> int:
                  "workers": done.workers, "rows_per_s": done.rows_per_s}
             )  # fmt: skip
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    document = {"cores": available_cores(), "gpu": gpu, "runs": rows}
+    document = {"cpu": machine(), "cores": available_cores(), "gpu": gpu, "runs": rows}
     if args.json:
         print(json.dumps(document, indent=2))
         return 0
     print(f"{args.rows:,} rows of MLP-2048; {available_cores()} cores; GPU: {gpu or 'none here'}")
+    print(machine_line())
     cpu = rows[0]["rows_per_s"]
     for r in rows:
         print(

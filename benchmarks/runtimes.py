@@ -25,7 +25,7 @@ import json
 import os
 import sys
 
-from _common import MODEL_DATA, datasets, interleaved, rows
+from _common import MODEL_DATA, datasets, interleaved, machine, machine_line, rows
 from thrifty.errors import ThriftyError
 from thrifty.models.export import from_module
 from thrifty.models.zoo import build
@@ -92,6 +92,7 @@ def show(document: dict, *, rounds: int, load: float) -> None:
         )
         table.add_row(r["model"], torch_, ort, f"{r['ort_over_torch']:.2f}x")
     Console().print(table)
+    Console().print(machine_line())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     except ThriftyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    document = {"threads": args.threads, "models": models}
+    document = {"cpu": machine(), "threads": args.threads, "models": models}
     if args.json:
         print(json.dumps(document, indent=2))
     else:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import thrifty as th
+from _common import machine, machine_line
 from thrifty.predict.session import available_cores
 
 BATCH = 256
@@ -124,6 +125,7 @@ def main() -> int:
         rss_small, rss_large = peak_rss(folder, small), peak_rss(folder, 10 * small)
     one = points[0]["rows_per_s"]
     document = {
+        "cpu": machine(),
         "cores": available_cores(),
         "points": points,
         "efficiency_at_cores": points[-1]["rows_per_s"] / (points[-1]["workers"] * one),
@@ -164,6 +166,7 @@ def show(d: dict) -> None:
         f"{d['peak_rss_large'] / 2**20:,.0f} MiB for 10 times as many rows "
         f"({d['peak_rss_large'] / d['peak_rss_small'] - 1:+.0%}; target within 20%)"
     )
+    console.print(machine_line())
 
 
 if __name__ == "__main__":

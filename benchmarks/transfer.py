@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 import thrifty as th
+from _common import machine, machine_line
 from thrifty.pack.reader import read_header
 from thrifty.ship.nginx import nginx
 
@@ -217,6 +218,7 @@ def main() -> int:
     layers = [int(width) for width in args.layers.split(",")]
     with tempfile.TemporaryDirectory(prefix="thrifty-transfer-") as folder:
         document = measure(Path(folder), layers, args.delta_model, args.delta_data)
+    document["cpu"] = machine()
     if args.json:
         print(json.dumps(document, indent=2))
     else:
@@ -290,6 +292,7 @@ def show(d: dict) -> None:
         f"{d['delta_file_bytes']:,}", f"{d['delta_over_full']:.1%}", "<= 30%",
     )  # fmt: skip
     Console(width=120).print(table)
+    Console(width=120).print(machine_line())
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ from typing import Annotated
 import typer
 
 from thrifty.cli_optimize import register_optimize_commands
-from thrifty.cli_options import AsJson, Data, Metric, Target, existing
+from thrifty.cli_options import AsJson, Data, Metric, Target
 from thrifty.cli_ship import register_ship_commands
 from thrifty.errors import ThriftyError
+from thrifty.paths import existing_file, writable_file
 
 app = typer.Typer(
     help="Make neural networks cheap to run, store and ship, and see what they cost in money.",
@@ -122,9 +123,12 @@ def train(
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
+        from thrifty.datasets.metrics import Metric
+
+        test = Metric(report["metric"]).format(report["test"])
         typer.echo(
             f"wrote {output}: {report['model']} on {report['data']}, test "
-            f"{report['metric']} {report['test']:.4f} after {report['epochs']} epochs "
+            f"{report['metric']} {test} after {report['epochs']} epochs "
             f"({report['seconds']:.0f} s)"
         )
 
@@ -160,8 +164,8 @@ def compress(
     from thrifty.pack import pack as write_pack
     from thrifty.report.text import compare_view
 
-    if output.suffix not in (".thrifty", ".onnx"):
-        raise typer.BadParameter("the output must end in .thrifty or .onnx", param_hint="-o")
+    existing_file(model)
+    writable_file(output, suffixes=(".thrifty", ".onnx"))
     dataset = load_data(data, target=target)
     original = load(model, input_shape=dataset.input_shape)
     finetune = FineTune(epochs=epochs, max_seconds=max_seconds, labels=labels)
@@ -215,7 +219,8 @@ def unpack(
     """Unpack a .thrifty file to ONNX, with bit-identical weights."""
     from thrifty.pack import unpack
 
-    unpack(existing(packed)).save(output)
+    writable_file(output)
+    unpack(packed).save(output)
     typer.echo(f"wrote {output}")
 
 
@@ -227,7 +232,7 @@ def inspect(
     """Show what a .thrifty file holds: per tensor, its encoding, bytes and bits per weight."""
     from thrifty.pack import inspect
 
-    _show_inspection(inspect(existing(packed)), as_json)
+    _show_inspection(inspect(packed), as_json)
 
 
 def _show_inspection(inspection, as_json: bool) -> None:
@@ -267,17 +272,18 @@ def predict(
 ) -> None:
     """Predict every row of a data set in parallel; each row is written exactly once."""
     from thrifty.predict import predict as run
+    from thrifty.report.text import how_it_runs
 
-    existing(model)
+    existing_file(model)
     done = run(
         model, inputs, output, workers=workers, threads=threads, batch_size=batch_size,
         device=device, runtime=runtime, precision=precision, cluster=ray,
-        progress=sys.stderr.isatty(),
+        progress=True,
     )  # fmt: skip
+    how = how_it_runs(runtime, done.threads, workers=done.workers)
     typer.echo(
         f"predicted {done.rows:,} rows into {output} in {done.seconds:.1f} s "
-        f"({done.rows_per_s:,.0f} rows/s; {done.backend}: {done.workers} workers x "
-        f"{done.threads} threads, batch {done.batch_size})"
+        f"({done.rows_per_s:,.0f} rows/s; {done.backend}: {how}, batch {done.batch_size})"
     )
     if done.resumed_shards:
         typer.echo(f"resumed: {done.resumed_shards} shards were already done")
@@ -326,11 +332,9 @@ def _show(cost, bill, as_json: bool) -> None:
 
 
 def _status(text: str, *, quiet: bool):
-    from contextlib import nullcontext
+    from thrifty.progress import status
 
-    from rich.console import Console
-
-    return nullcontext() if quiet else Console(stderr=True).status(text)
+    return status(text, quiet=quiet)
 
 
 def main() -> None:

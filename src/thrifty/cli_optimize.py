@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from thrifty.cli_options import Data, Metric, Target, existing
+from thrifty.cli_options import Data, Metric, Target
+from thrifty.paths import existing_file, writable_file, writable_folder
 
 
 def optimize(
@@ -37,13 +37,15 @@ def optimize(
     """Find the cheapest version of a model within a quality budget, measured as deployed."""
     from thrifty.datasets import load as load_data
     from thrifty.optimize import optimize as run
+    from thrifty.progress import measured
     from thrifty.report.text import optimize_view
 
-    existing(model)
+    existing_file(model)
+    writable_folder(output)
+    budget = _seconds(time_budget)
     found = run(
         model, load_data(data, target=target), max_drop, objective=objective, metric=metric,
-        pricing=pricing, time_budget=_seconds(time_budget), out=output,
-        progress=_measured if sys.stderr.isatty() else None,
+        pricing=pricing, time_budget=budget, out=output, progress=measured(budget),
     )  # fmt: skip
     from rich.console import Console
 
@@ -74,7 +76,8 @@ def report(
     from thrifty.errors import DataError
     from thrifty.report.html import render
 
-    existing(str(document))
+    existing_file(document, "a report.json that thrifty optimize wrote", DataError)
+    writable_file(output)
     try:
         page = render(json.loads(document.read_text()))
     except (OSError, ValueError, KeyError, TypeError) as error:
@@ -83,11 +86,6 @@ def report(
         ) from None
     write_atomic(output, page.encode())
     typer.echo(f"wrote {output}")
-
-
-def _measured(candidate) -> None:
-    name = candidate.trial.recipe or "the model as it is"
-    typer.echo(f"  measured {name} ({candidate.seconds:.0f} s)", err=True)
 
 
 def _seconds(text: str) -> float:

@@ -1,8 +1,7 @@
-"""Options and checks that thrifty's command modules share."""
+"""Options that thrifty's command modules share (their paths are checked by thrifty/paths.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,12 +26,3 @@ Metric = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
-
-
-def existing(path: str) -> Path:
-    """``path``, if it is a file; otherwise a one-line user error."""
-    from thrifty.errors import ModelError
-
-    if not Path(path).is_file():
-        raise ModelError(f"{path} does not exist; check the path")
-    return Path(path)

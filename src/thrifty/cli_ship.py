@@ -6,7 +6,6 @@ They live apart from thrifty/cli.py, which registers them on its app in help ord
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -54,7 +53,7 @@ def push(
         delta_from=delta_from,
         deltas=deltas,
         jobs=jobs,
-        progress=sys.stderr.isatty(),
+        progress=True,
     )
     m = pushed.manifest
     line = (
@@ -82,7 +81,7 @@ def pull(
     from thrifty.report.text import human_bytes
     from thrifty.ship import pull
 
-    pulled = pull(store, ref, output, cache=cache, jobs=jobs, progress=sys.stderr.isatty())
+    pulled = pull(store, ref, output, cache=cache, jobs=jobs, progress=True)
     m = pulled.manifest
     line = (
         f"pulled {m.name}@{m.version} into {output} ({human_bytes(m.size)}): moved "
@@ -111,9 +110,12 @@ def list_store(store: Store, as_json: AsJson = False) -> None:
         typer.echo(json.dumps(rows, indent=2))
         return
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table("name@version", "size", "created", "tags", title=f"versions in {store}")
+    from thrifty.report.text import NamedRows
+
+    table = NamedRows(title=f"versions in {store}")
+    for column in ("name@version", "size", "created", "tags"):
+        table.add_column(column)
     for v in versions:
         m = v.manifest
         table.add_row(f"{m.name}@{m.version}", human_bytes(m.size), m.created, " ".join(v.tags))

@@ -9,7 +9,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from thrifty.datasets.metrics import Metric
 from thrifty.errors import DatasetNotInstalled
+from thrifty.paths import writable_folder
+from thrifty.progress import measured, status
 
 
 def run_demo(out: Path, *, quiet: bool = False):
@@ -19,7 +22,8 @@ def run_demo(out: Path, *, quiet: bool = False):
     from thrifty.models import load
     from thrifty.models.baseline import train_baseline
 
-    console = Console(stderr=True, quiet=quiet)
+    writable_folder(out)
+    console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     try:
         data = load_data("fashion-mnist")
     except DatasetNotInstalled as missing:
@@ -32,8 +36,9 @@ def run_demo(out: Path, *, quiet: bool = False):
         console.print(f"training LeNet-300-100 on {data.name} ({len(data.train):,} images)")
         report = train_baseline("lenet-300-100", data, path, progress=not quiet)
         (out / "train.json").write_text(json.dumps(report, indent=2))
-        console.print(f"wrote {path}: test {report['metric']} {report['test']:.4f}")
-    with console.status("measuring what it costs"):
+        test = Metric(report["metric"]).format(report["test"])
+        console.print(f"wrote {path}: test {report['metric']} {test}")
+    with status("measuring what it costs", quiet=quiet):
         cost = profile(load(path), data)
     return data, path, cost, Bill.of(cost, load_pricing())
 
@@ -45,24 +50,26 @@ def optimize_and_predict(data, path: Path, out: Path, *, quiet: bool = False, bu
     import pyarrow.parquet as pq
 
     import thrifty as th
+    from thrifty.report.text import how_it_runs
 
-    console = Console(stderr=True, quiet=quiet)
+    console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     console.print(f"looking for the cheapest version within 0.5 points ({budget:.0f} s budget)")
     found = th.optimize(
         path, data, 0.5, time_budget=budget, out=out / "optimized",
-        progress=lambda c: console.print(f"  measured {c.trial.recipe or 'the baseline'}"),
+        progress=None if quiet else measured(budget),
     )  # fmt: skip
     packed = out / "optimized" / "model.thrifty"
     predictions = out / "predictions.parquet"
     runs_as = found.best.deployment  # the runtime and threads it runs cheapest with
-    th.predict(packed, data.test.x, predictions, runtime=runs_as["runtime"],
-               threads=runs_as["threads"])  # fmt: skip
+    done = th.predict(packed, data.test.x, predictions, runtime=runs_as["runtime"],
+                      threads=runs_as["threads"], progress=not quiet)  # fmt: skip
     classes = pq.read_table(predictions).sort_by("row").column("class").to_numpy()
     accuracy = float(np.mean(classes == data.test.y))
+    how = how_it_runs(runs_as["runtime"], done.threads, workers=done.workers)
+    score = Metric("accuracy").format(accuracy)
     console.print(
-        f"predicted {len(classes):,} test images with {packed} ({runs_as['runtime']}, "
-        f"{runs_as['threads']} thread(s) a worker) into {predictions}: "
-        f"accuracy {accuracy:.2%}\nthe report: {out / 'optimized' / 'report.html'}\n"
+        f"predicted {len(classes):,} test images with {packed} ({how}) into {predictions}: "
+        f"accuracy {score}\nthe report: {out / 'optimized' / 'report.html'}\n"
         f"next: thrifty optimize YOUR_MODEL --data YOUR_DATA -o OUT/ (thrifty optimize --help)"
     )
     return found, accuracy

@@ -14,6 +14,7 @@
     │   ├── UnknownDataset                a name that is neither a bundled set nor a file
     │   └── DataMismatch                  data whose shape does not fit the model's input
     ├── PricingError (ValueError)         a pricing profile or workload that does not parse
+    ├── OutputError (OSError)             an output path that cannot be written as asked
     ├── PackFormatError (ValueError)      a .thrifty file that breaks a rule of docs/FORMAT.md
     │   ├── TruncatedFile                 shorter than its preamble, header or records say
     │   ├── NotAThriftyFile               wrong magic bytes
@@ -93,6 +94,11 @@ class DataMismatch(DataError):
 
 class PricingError(ThriftyError, ValueError):
     """A pricing profile or workload that does not parse or is incomplete."""
+
+
+class OutputError(ThriftyError, OSError):
+    """An output path that cannot be written: a folder where a file goes, a file where a folder
+    goes or above the path, a folder this process may not write in, or a wrong suffix."""
 
 
 class RuntimeUnavailable(ThriftyError, RuntimeError):

@@ -38,7 +38,7 @@ def test_runtimes_benchmark_prints_one_json_object():
     assert done.returncode == 0, done.stderr
 
     document = json.loads(done.stdout)  # the whole of stdout: nothing else is printed there
-    assert set(document) == {"threads", "models"}
+    assert set(document) == {"cpu", "threads", "models"}
     assert isinstance(document["threads"], int) and document["threads"] >= 1
     [row] = document["models"]
     assert set(row) == KEYS

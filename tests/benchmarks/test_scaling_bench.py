@@ -11,8 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
-    "cores", "points", "efficiency_at_cores", "ray_rows", "ray_rows_per_s", "local_rows_per_s",
-    "ray_over_local", "peak_rss_small", "peak_rss_large",
+    "cpu", "cores", "points", "efficiency_at_cores", "ray_rows", "ray_rows_per_s",
+    "local_rows_per_s", "ray_over_local", "peak_rss_small", "peak_rss_large",
 }  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -230,9 +231,16 @@ def test_text_file_is_an_unknown_format(tmp_path):
         thrifty.load(path)
 
 
-@pytest.mark.parametrize("name", ["missing.onnx", "."], ids=["missing", "a-folder"])
-def test_path_that_is_not_a_file_is_refused(tmp_path, name):
-    with pytest.raises(ModelError, match="does not exist"):
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing.onnx", "missing.onnx does not exist; check the path"),
+        (".", "is a folder; give a model file (.onnx, .keras, .thrifty)"),
+    ],
+    ids=["missing", "a-folder"],
+)
+def test_path_that_is_not_a_file_is_refused(tmp_path, name, message):
+    with pytest.raises(ModelError, match=re.escape(message)):
         thrifty.load(tmp_path / name)
 
 

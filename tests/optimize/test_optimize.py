@@ -212,7 +212,7 @@ def test_the_cli(model, tmp_path):
 
     bad = thrifty("-o", str(tmp_path / "o"), "--time-budget", "ten minutes")
     assert bad.returncode == 1 and "time budget" in bad.stderr
-    done = thrifty("-o", str(tmp_path / "o"), "--max-drop", "2", "--time-budget", "2m")
+    done = thrifty("-o", str(tmp_path / "o"), "--max-drop", "2", "--time-budget", "15s")
     assert done.returncode == 0, done.stderr
     assert "optimize: the cheapest by money" in done.stdout
     assert (tmp_path / "o" / "report.json").is_file()
@@ -223,3 +223,32 @@ def test_the_cli(model, tmp_path):
     wrong = subprocess.run([*command[:-1], str(model), "-o", str(tmp_path / "x.html")],
                            capture_output=True, text=True)  # fmt: skip
     assert wrong.returncode == 1 and "not a report.json" in wrong.stderr
+
+
+def test_fine_tuning_stops_at_the_deadline_and_keeps_a_working_model(digits):
+    import time
+
+    import torch
+
+    module = th.models.build("tabular-mlp", (64,), 10)
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    config = th.models.TrainConfig(epochs=50, deadline=time.monotonic())  # already past
+    result = th.models.train(module, digits, config)
+    assert result.epochs == 1 and len(result.val_scores) == 1  # scored once, then stopped
+    assert all(torch.equal(before[k], v) for k, v in result.module.state_dict().items())
+
+
+def test_a_trial_cut_short_by_the_deadline_is_measured_but_not_cached(model, digits):
+    import time
+
+    from thrifty.measure import Workload, load_pricing
+    from thrifty.optimize.trial import _cache_folder, measure
+
+    loaded, pricing, workload = th.load(model), load_pricing(), Workload()
+    trial = Trial("channels:0.5", 5)
+    cut = measure(loaded, digits, trial, pricing, workload, None, deadline=time.monotonic())
+    assert cut.cut_short and cut.path.is_file() and 0 < cut.test <= 1
+    folder = _cache_folder(loaded, digits, trial, pricing, workload, None)
+    assert not (folder / "measured.json").exists()  # a longer search tunes it in full
+    whole = measure(loaded, digits, trial, pricing, workload, None)
+    assert not whole.cut_short and (folder / "measured.json").is_file()

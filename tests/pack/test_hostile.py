@@ -11,6 +11,7 @@ import functools
 import hashlib
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import time
@@ -214,3 +215,51 @@ def test_cli_prints_one_line_and_exits_1(args, tmp_path):
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "out.onnx").exists()
+
+
+MEANING = {
+    "NotAThriftyFile": "is not a .thrifty file",
+    "UnsupportedVersion": "is from a newer thrifty, or corrupt",
+    "UnsafeModel": "is unsafe to load",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_error_names_the_file_and_says_what_it_means(name):
+    path = FOLDER / name
+    with pytest.raises(errors.ThriftyError) as caught:
+        th.load(path)  # as profile, compress, optimize and predict open it
+    assert type(caught.value).__name__ == EXPECTED[name]
+    meaning = MEANING.get(EXPECTED[name], "is truncated or corrupt")
+    assert str(caught.value).startswith(f"{path} {meaning}: "), caught.value
+
+
+def test_a_cut_file_is_named_wherever_it_is_read(valid, tmp_path):
+    path = tmp_path / "cut.thrifty"
+    path.write_bytes(valid[:-100])  # the header whole, the records cut short
+    for read in (th.unpack, th.inspect, lambda p: th.push(p, tmp_path / "store", "m@1")):
+        with pytest.raises(
+            errors.TruncatedFile, match=f"^{re.escape(str(path))} is truncated or corrupt: "
+        ):
+            read(path)
+    result = subprocess.run(
+        [sys.executable, "-m", "thrifty.cli", "inspect", "cut.thrifty"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cut.thrifty is truncated or corrupt: records end at")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [(".", "is a folder; give a .thrifty file"), ("missing.thrifty", "does not exist")],
+    ids=["a-folder", "missing"],
+)
+def test_a_path_that_is_not_a_file_is_refused(tmp_path, name, message):
+    for read in (th.unpack, th.inspect):
+        with pytest.raises(errors.ModelError, match=message):
+            read(tmp_path / name)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,18 @@ from thrifty.report.html import render
 
 pytestmark = pytest.mark.timeout(180)
 ROOT = Path(__file__).resolve().parents[2]
+ABOUT = {
+    "model": {"name": "lenet", "source": "models/lenet.onnx", "bytes": 1_066_800},
+    "data": {"name": "fashion-mnist", "source": "debian", "preprocessing": [
+        {"step": "scale", "factor": 1 / 255}, {"step": "standardize", "mean": [0.1] * 784}],
+        "rows": {"train": 54_000, "val": 6_000, "test": 10_000}},
+    "metric": "accuracy", "pricing": "same-zone",
+    "workload": {"inferences_per_month": 5e8, "replicas": 12, "deploys_per_month": 4,
+                 "versions_kept": 10},
+    "time_budget_s": 600.0, "seconds_used": 412.3,
+    "machine": {"cpu": "AMD EPYC 7B13", "vector": ["avx2", "fma"], "cores": 16},
+    "thrifty": "0.1.0", "date": "2026-12-01T10:59:08+00:00",
+}  # fmt: skip
 
 
 def candidate(recipe: str, quality: float, money: float, size: int) -> Measured:
@@ -36,7 +49,7 @@ def report() -> dict:
         [candidate("prune:0.94,share:5", 0.891, 0.0021, 23_026),
          candidate("prune:0.97", 0.850, 0.0019, 15_000),
          candidate("quantize:int8-static", 0.895, 0.0030, 270_000)],
-        max_drop=0.5, objective="money",
+        max_drop=0.5, objective="money", about=ABOUT,
     )  # fmt: skip
     return json.loads(json.dumps(found.to_json(), default=str))
 
@@ -47,6 +60,65 @@ def test_the_page_holds_every_number_and_its_charts(report):
     assert page.count('<rect class="bar"') == 6  # three categories, before and after
     assert "prune:0.94,share:5" in page and "46.4x smaller" in page
     assert "<script" not in page and "http" not in page.replace("http-equiv", "")
+
+
+def test_the_page_says_what_it_is_about(report):
+    page = render(report)
+    assert "<h1>thrifty optimize: lenet</h1>" in page
+    for fact in ("models/lenet.onnx", "1,066,800 bytes", "fashion-mnist", "54,000 training",
+                 "6,000 validation", "10,000 test rows", "scale (factor 0.00392157)",
+                 "standardize (mean: 784 values)", "the same-zone pricing profile",
+                 "500,000,000 inferences a month on 12 replicas", "4 deploys",
+                 "10 versions kept", "412 s used of a 600 s time budget", "AMD EPYC 7B13",
+                 "16 cores", "avx2 fma", "thrifty 0.1.0", "2026-12-01 10:59 UTC"):  # fmt: skip
+        assert fact in page, fact
+
+
+def test_the_chosen_row_is_marked_and_both_splits_shown(report):
+    page = render(report)
+    (row,) = [r for r in page.split("<tr") if r.startswith(' class="chosen')]
+    assert "<span class=mark>chosen</span> prune:0.94,share:5" in row
+    assert page.count("<span class=mark>chosen</span>") == 1
+    assert "drop, validation</th><th>drop, test</th>" in page
+    assert "choice is made on the validation split; test is reported, never used to choose" in page
+    assert page.count('<tr class="over">') == 1  # prune:0.97 lost 4.6 points
+
+
+def test_chart_points_are_labelled_with_their_recipes(report):
+    page = render(report)
+    labels = page.split("<svg")[1].split('class="label"')[1:]
+    texts = [label.split(">")[1].split("<")[0] for label in labels]
+    assert "chosen: prune:0.94,share:5" in texts and "original" in texts
+    front = [c["trial"]["recipe"] for c in report["candidates"] if c["pareto"]]
+    assert set(front) - {"prune:0.94,share:5"} <= set(texts)
+    for recipe in ("prune:0.97", "quantize:int8-static"):  # every point has its tooltip
+        assert f"<title>{recipe}: " in page
+
+
+def test_an_old_report_without_the_new_fields_renders(tmp_path):
+    """A report.json as thrifty wrote it before ``about``, the baseline's ``pareto`` and
+    ``sensitivity``: the page renders, and says what it lacks."""
+    old = {
+        "objective": "money", "max_drop": 0.5,
+        "baseline": _old_candidate("", 0.896, 0.0040),
+        "best": _old_candidate("prune:0.9", 0.893, 0.0020),
+        "candidates": [{**_old_candidate("prune:0.9", 0.893, 0.0020), "drop_validation": 0.3,
+                        "drop_test": 0.3, "pareto": True}],
+    }  # fmt: skip
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    command = [sys.executable, "-m", "thrifty.cli", "report", "old.json", "-o", "old.html"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "old.html").read_text()
+    assert "<h1>thrifty optimize</h1>" in page and "from an older thrifty" in page
+    assert page.count('<circle class="point') == 2 and "prune:0.9" in page
+
+
+def _old_candidate(recipe: str, quality: float, money: float) -> dict:
+    bill = {"compute_usd": money, "storage_usd": 0.0, "bandwidth_usd": 0.0, "total_usd": money}
+    return {"trial": {"recipe": recipe, "epochs": 2}, "validation": quality, "test": quality,
+            "metric": "accuracy", "bytes": 20_000, "usd_per_million": money,
+            "usd_per_month": money, "latency_ms": 0.02, "bill": bill}  # fmt: skip
 
 
 def test_a_real_browser_draws_it(report, tmp_path):

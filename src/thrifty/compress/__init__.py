@@ -46,11 +46,14 @@ def compress(
     *,
     finetune: FineTune | None = None,
     progress: bool = False,
+    deadline: float | None = None,
 ):
     """Apply ``recipe`` (techniques, or text like ``"prune:0.92,share:5"``) to ``model``.
 
     ``data`` gives the training split for recovery and the validation split for early stopping
     and sensitivity; with ``FineTune(labels=False)`` its labels are not used (distillation).
+    ``deadline`` (a ``time.monotonic()`` instant) stops every fine-tuning run there, keeping
+    its best weights so far: the result is a real model, tuned for less.
     """
     from thrifty.datasets import Dataset
     from thrifty.datasets import load as load_data
@@ -67,7 +70,7 @@ def compress(
     converted = model.module is None
     module = to_torch(model) if converted else copy.deepcopy(model.module)
     teacher = copy.deepcopy(module).eval().requires_grad_(False)
-    context = Context(data, teacher, finetune or FineTune(), _say(progress))
+    context = Context(data, teacher, finetune or FineTune(), _say(progress), deadline, progress)
     for step in steps:
         if _handler(step).stage == "torch":
             module = _handler(step).run(module, step, context)
@@ -96,12 +99,13 @@ def _sample_shape(model, data) -> tuple[int, ...]:
 
 
 def _say(progress: bool):
+    """Each step's message on stderr, with the time since compression began."""
     if not progress:
         return lambda text: None
-    from rich.console import Console
+    from thrifty.progress import Lines
 
-    console = Console(stderr=True)
-    return lambda text: console.print(text)
+    lines = Lines()
+    return lambda text: lines.say(f"compress: {text} ({lines.seconds:.0f} s)", done=True)
 
 
 make_callable(__name__, compress)  # th.compress(...) calls compress(); see thrifty/verbs.py

@@ -43,6 +43,8 @@ def recover(module, context, *, epochs: int | None = None):
         learning_rate=settings.learning_rate,
         seed=settings.seed,
         max_seconds=settings.max_seconds,
+        deadline=context.deadline,
     )
     teacher = None if settings.labels else context.teacher
-    return train(module, context.data, config, teacher=teacher).module
+    shown = "compress: fine-tuning" if context.progress else False
+    return train(module, context.data, config, teacher=teacher, progress=shown).module

@@ -52,3 +52,6 @@ class Context:
     teacher: Any  # the original module, frozen: the target of distillation
     finetune: Any  # thrifty.compress.FineTune
     say: Callable[[str], None]  # progress messages
+    deadline: float | None = None  # time.monotonic() instant where fine-tuning stops (the best
+    # weights so far kept): the optimizer's time budget
+    progress: bool = False  # show each fine-tuning run's epochs (thrifty.progress)

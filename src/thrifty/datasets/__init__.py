@@ -9,19 +9,34 @@ arrays already in memory (``from_rows``).
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from thrifty.datasets.base import Dataset, Split, Task
-from thrifty.datasets.builtin import BUILTIN
-from thrifty.datasets.files import SUFFIXES, from_file
-from thrifty.datasets.rows import from_rows
 from thrifty.errors import UnknownDataset
 
+if TYPE_CHECKING:
+    from thrifty.datasets.base import Dataset, Split, Task
+    from thrifty.datasets.rows import from_rows
+
 __all__ = ["Dataset", "Split", "from_rows", "load", "names"]
+
+# loaded on first use (PEP 562), so that the light modules here (metrics: how a quality
+# reads) import without numpy's and scikit-learn's seconds
+_LAZY = {"Dataset": "thrifty.datasets.base", "Split": "thrifty.datasets.base",
+         "from_rows": "thrifty.datasets.rows"}  # fmt: skip
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'thrifty.datasets' has no attribute {name!r}")
+    return getattr(import_module(_LAZY[name]), name)
 
 
 def names() -> list[str]:
     """The data sets thrifty knows by name."""
+    from thrifty.datasets.builtin import BUILTIN
+
     return sorted(BUILTIN)
 
 
@@ -37,6 +52,9 @@ def load(
     ``target`` names the column to predict in a ``.csv`` or ``.parquet`` file. ``task``
     (``"classification"`` or ``"regression"``) overrides what the targets' type suggests.
     """
+    from thrifty.datasets.builtin import BUILTIN
+    from thrifty.datasets.files import SUFFIXES, from_file
+
     key = str(name)
     if key in BUILTIN:
         return BUILTIN[key](seed)

@@ -8,12 +8,15 @@ index, e.g. ``recall:malignant``. Scores come from scikit-learn's ``sklearn.metr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from thrifty.errors import DataError, DataMismatch
+
+if TYPE_CHECKING:  # numpy loads with the first score, not with a metric's name (the HTML page)
+    import numpy as np
 
 # name -> (task, higher is better, takes a class)
 KINDS = {
@@ -66,7 +69,21 @@ class Metric:
         return value if self.higher_is_better else -value
 
     def format(self, value: float) -> str:
-        return f"{value:.2%}" if self.is_share else f"{value:.4g}"
+        """A value as every command shows it: a share in percent (``90.14%``), an error as a
+        plain number of four significant digits (``0.3127``, ``1,234``)."""
+        if self.is_share:
+            return f"{value:.2%}"
+        value = float(f"{value:.4g}")  # rounded first: 0.099996 reads 0.1000, not 0.10000
+        if not value or not math.isfinite(value):
+            return f"{value:g}"
+        return f"{value:,.{max(0, 3 - math.floor(math.log10(abs(value))))}f}"
+
+    def format_change(self, before: float, after: float) -> str:
+        """From ``before`` to ``after``: percentage points for a share, units for an error."""
+        change = after - before
+        if self.is_share:
+            return f"{100 * change:+.2f} points"
+        return ("-" if change < 0 else "+") + self.format(abs(change))
 
 
 def parse(spec: str, task: str, classes: Sequence[str] | int | None = None) -> Metric:
@@ -93,6 +110,7 @@ def parse(spec: str, task: str, classes: Sequence[str] | int | None = None) -> M
 def score(metric: Metric, out: np.ndarray, y: np.ndarray, classes: Sequence[str] | int | None):
     """``metric`` of model outputs ``out`` (scores, probabilities, labels or values) against
     targets ``y``."""
+    import numpy as np
     from sklearn import metrics
 
     if metric.name == "rmse":
@@ -126,6 +144,8 @@ def class_index(which: str, classes: Sequence[str] | int | None) -> int:
 
 def to_labels(out: np.ndarray, classes: int | None) -> np.ndarray:
     """Class labels from scores (N x C), one sigmoid probability (N x 1), or labels (N,)."""
+    import numpy as np
+
     if out.ndim == 1 and np.issubdtype(out.dtype, np.integer):
         return out
     scores = out.reshape(len(out), -1)
@@ -142,6 +162,7 @@ def to_labels(out: np.ndarray, classes: int | None) -> np.ndarray:
 def _auc(out: np.ndarray, y: np.ndarray, classes: int | None) -> float:
     """Area under the ROC curve: of class 1's score for two classes, else one class against the
     rest, averaged over classes."""
+    import numpy as np
     from sklearn.metrics import roc_auc_score
 
     if out.ndim == 1 and np.issubdtype(out.dtype, np.integer):
@@ -159,6 +180,8 @@ def _auc(out: np.ndarray, y: np.ndarray, classes: int | None) -> float:
 
 
 def _values(out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     values = out.reshape(len(y), -1)
     if values.shape[1] != 1:
         raise DataMismatch(

@@ -26,7 +26,7 @@ class Price:
 
 @dataclass(frozen=True)
 class Pricing:
-    name: str
+    name: str  # as the user gave it: internet, same-zone, or the TOML file's path
     prices: dict[str, Price]
     path: str
 
@@ -37,9 +37,8 @@ class Pricing:
 def load_pricing(path: str | Path | None = None) -> Pricing:
     """Read a pricing profile: a TOML file, or a bundled profile by name (``internet``, the
     default, or ``same-zone``)."""
-    path = Path(path) if path else DEFAULT
-    if str(path) in BUNDLED and not path.exists():
-        path = BUNDLED[str(path)]
+    name = str(path) if path else "internet"
+    path = BUNDLED[name] if name in BUNDLED and not Path(name).exists() else Path(name)
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
@@ -52,11 +51,7 @@ def load_pricing(path: str | Path | None = None) -> Pricing:
         raise PricingError(
             f"pricing file {path} lacks [prices.{missing[0]}]; copy {DEFAULT} and edit it"
         )
-    return Pricing(
-        str(document.get("name", path.stem)),
-        {key: _price(key, table[key], path) for key in NEEDED},
-        str(path),
-    )
+    return Pricing(name, {key: _price(key, table[key], path) for key in NEEDED}, str(path))
 
 
 def _price(key: str, entry: object, path: Path) -> Price:

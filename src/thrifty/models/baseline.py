@@ -10,6 +10,7 @@ from thrifty.datasets import load as load_data
 from thrifty.models.export import from_module
 from thrifty.models.training import TrainConfig, train
 from thrifty.models.zoo import build
+from thrifty.paths import writable_file
 
 
 def train_baseline(
@@ -30,6 +31,7 @@ def train_baseline(
     from thrifty.measure.quality import measure_quality
     from thrifty.predict.session import open_session
 
+    writable_file(output)
     if not isinstance(data, Dataset):
         data = load_data(data, target=target, seed=seed)
     outputs = data.num_classes or 1
@@ -37,7 +39,7 @@ def train_baseline(
         build(name, data.input_shape, outputs, seed=seed),
         data,
         TrainConfig(epochs=epochs, patience=patience, seed=seed),
-        progress=progress,
+        progress=progress and f"training {name}",
     )
     model = from_module(result.module, data.input_shape, name=name)
     model.metadata.update(data=data.describe(), seed=seed)

@@ -7,6 +7,7 @@ from typing import Any
 
 from thrifty.errors import ModelError, PickleRefused, UnknownModelFormat
 from thrifty.models.model import Model
+from thrifty.paths import existing_file
 
 PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib"}
 TO_ONNX = (
@@ -40,9 +41,7 @@ def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str |
         from thrifty.models.export import from_module
 
         return from_module(source, tuple(input_shape), name=name or type(source).__name__)
-    path = Path(source)
-    if not path.is_file():
-        raise ModelError(f"model file {path} does not exist; check the path")
+    path = existing_file(source)
     suffix = path.suffix.lower()
     if suffix in PICKLE_SUFFIXES or _looks_pickled(path):
         raise PickleRefused(f"{path} is a pickle, which can run code when opened; {TO_ONNX}")

@@ -65,6 +65,11 @@ def to_torch(model: Model):
             layer, key = self.sources[name]
             return getattr(self.layers[layer], key) if layer else self.weights[key]
 
+        def onnx_names(self) -> dict[str, str]:
+            """Each parameter's name here (``layers.n1.weight``) -> the graph's initializer."""
+            return {(f"layers.{layer}.{key}" if layer else f"weights.{key}"): name
+                    for name, (layer, key) in self.sources.items()}  # fmt: skip
+
         def forward(self, x):
             values = {model.input_name: x, **self.constants}
             for index, node in enumerate(nodes):

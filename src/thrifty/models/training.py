@@ -20,6 +20,9 @@ class TrainConfig:
     learning_rate: float = 1e-3  # Adam's default, which suits every zoo model
     seed: int = 0
     max_seconds: float | None = None  # stop after the epoch that passes this, keeping the best
+    deadline: float | None = None  # a time.monotonic() instant: stop there, mid-epoch if need
+    # be, keeping the best weights so far (the optimizer's time budget, which an epoch of a
+    # large model could overrun by minutes)
     temperature: float = 4.0  # softens a teacher's scores in distillation (Hinton et al. 2015)
 
 
@@ -38,14 +41,15 @@ def train(
     config: TrainConfig = TrainConfig(),
     *,
     teacher=None,
-    progress: bool = False,
+    progress: bool | str = False,
 ):
     """Train ``module`` on ``data.train``; return it with the weights of its best validation epoch.
 
     With a ``teacher`` the labels are not used: the module learns the teacher's outputs
     (distillation: soft targets at ``config.temperature`` for classes, the values for
     regression). Runs on a CUDA GPU when there is one. Seeded: the same module, data and config
-    give the same weights on the same machine.
+    give the same weights on the same machine. ``progress``: True, or the words naming the run
+    (``training lenet-300-100``), shows the epochs on stderr (thrifty.progress).
     """
     import torch
 
@@ -66,10 +70,12 @@ def train(
 
     best_score, best_state, best_epoch, scores = -np.inf, None, 0, []
     started = time.perf_counter()
-    with _bar(progress, config.epochs) as advance:
+    with _bar(progress, config.epochs) as bar:
         for epoch in range(1, config.epochs + 1):
             module.train()
             for index in torch.randperm(len(x), generator=generator).split(config.batch_size):
+                if _past(config.deadline):
+                    break
                 optimizer.zero_grad()
                 xb = x[index].to(device)
                 loss = loss_fn(module(xb), xb, y[index].to(device))
@@ -81,14 +87,20 @@ def train(
             if score > best_score:
                 best_score, best_epoch = score, epoch
                 best_state = copy.deepcopy(module.state_dict())
-            advance(f"epoch {epoch}: val {data.metric.steering.spec} {abs(score):.4f}")
+            steering = data.metric.steering
+            bar.epoch(epoch, f"val {steering.spec} {steering.format(abs(score))}")
             out_of_patience = epoch - best_epoch >= config.patience
             out_of_time = config.max_seconds and time.perf_counter() - started > config.max_seconds
-            if out_of_patience or out_of_time:
+            if out_of_patience or out_of_time or _past(config.deadline):
                 break
+        bar.end(epoch, _why_stopped(epoch, best_epoch, config))
     module.load_state_dict(best_state)
     module.to("cpu").eval()
     return TrainResult(module, epoch, best_epoch, scores, time.perf_counter() - started)
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
 
 
 def _loss(classify: bool, teacher, temperature: float):
@@ -131,22 +143,52 @@ def validation_score(module, data: Dataset) -> float:
     return metric.better(score(metric, out.numpy(), data.val.y, data.classes or data.num_classes))
 
 
-class _bar:
-    """A rich progress bar over epochs when asked for, otherwise nothing."""
+def _why_stopped(epoch: int, best_epoch: int, config: TrainConfig) -> str:
+    if epoch - best_epoch >= config.patience:
+        return (
+            f"stopped early at epoch {epoch}: no better validation score for "
+            f"{config.patience} epochs; kept epoch {best_epoch}"
+        )
+    if epoch < config.epochs:
+        return f"stopped at epoch {epoch}: out of time; kept epoch {best_epoch}"
+    return f"done: {epoch} epochs; kept epoch {best_epoch}"
 
-    def __init__(self, show: bool, total: int):
-        self.show, self.total = show, total
+
+class _bar:
+    """The epochs, when asked for: a rich bar on a terminal, otherwise a line every few seconds
+    (thrifty.progress). The bar ends full, at the epochs run, saying why training stopped."""
+
+    def __init__(self, show: bool | str, total: int):
+        self.show, self.total = bool(show), total
+        self.title = show if isinstance(show, str) else "training"
+        self.progress = self.lines = None
 
     def __enter__(self):
-        if not self.show:
-            return lambda text: None
-        from rich.progress import Progress
+        from thrifty.progress import Lines, on_terminal
 
-        self.progress = Progress(transient=False)
-        self.progress.start()
-        task = self.progress.add_task("training", total=self.total)
-        return lambda text: self.progress.update(task, advance=1, description=text)
+        if self.show and on_terminal():
+            from rich.progress import Progress
+
+            self.progress = Progress(transient=False)
+            self.progress.start()
+            self.task = self.progress.add_task(self.title, total=self.total)
+        elif self.show:
+            self.lines = Lines()
+        return self
+
+    def epoch(self, epoch: int, text: str) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, advance=1, description=f"epoch {epoch}: {text}")
+        elif self.lines is not None:
+            seconds = self.lines.seconds
+            self.lines.say(f"{self.title}: epoch {epoch}/{self.total}, {text}, {seconds:.0f} s")
+
+    def end(self, epochs: int, why: str) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, total=epochs, completed=epochs, description=why)
+        elif self.lines is not None:
+            self.lines.say(f"{self.title}: {why} ({self.lines.seconds:.0f} s)", done=True)
 
     def __exit__(self, *exc):
-        if self.show:
+        if self.progress is not None:
             self.progress.stop()

@@ -16,9 +16,10 @@ from typing import Any
 
 from thrifty.errors import DataError
 from thrifty.optimize import search
-from thrifty.optimize.result import Optimized
+from thrifty.optimize.result import Optimized, describe_run
 from thrifty.optimize.sensitivity import prune_strengths, sensitivity_table
 from thrifty.optimize.trial import OBJECTIVES, Trial, measure
+from thrifty.paths import writable_folder
 from thrifty.verbs import make_callable
 
 __all__ = ["OBJECTIVES", "Optimized", "optimize"]
@@ -52,7 +53,10 @@ def optimize(
         raise DataError(f"unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
     if max_drop < 0 or time_budget <= 0:
         raise DataError("max_drop must be >= 0 and time_budget > 0")
-    deadline = time.monotonic() + time_budget
+    if out is not None:
+        writable_folder(out)
+    started = time.monotonic()
+    deadline = started + time_budget
     data = th.datasets.load(data) if isinstance(data, str | Path) else data
     data = data.with_metric(metric)
     model = th.load(model, input_shape=data.train.x.shape[1:])
@@ -60,7 +64,7 @@ def optimize(
     workload = workload or Workload()
 
     def run(trial: Trial):
-        result = measure(model, data, trial, pricing, workload, finetune, objective)
+        result = measure(model, data, trial, pricing, workload, finetune, objective, deadline)
         if progress is not None:
             progress(result)
         return result
@@ -70,9 +74,11 @@ def optimize(
     pruned = [f"prune:{s:g}" for s in strengths]
     groups = [list(search.SINGLES), pruned, list(search.GENTLER)]  # the quick ones first
     candidates = search.successive_halving(run, baseline, groups, max_drop, objective, deadline)
+    seconds = time.monotonic() - started
     result = Optimized(
-        baseline, candidates, max_drop, objective, sensitivity_table(scanned, data.metric)
-    )
+        baseline, candidates, max_drop, objective, sensitivity_table(scanned, data.metric),
+        describe_run(model, data, pricing, workload, time_budget, seconds),
+    )  # fmt: skip
     if out is not None:
         result.write(Path(out))
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ class Optimized:
     max_drop: float
     objective: str
     sensitivity: list[dict[str, Any]] = field(default_factory=list)  # per layer, pruned alone
+    about: dict[str, Any] = field(default_factory=dict)  # what was optimized, how: describe_run
 
     @property
     def within(self) -> list[Measured]:
@@ -65,16 +66,18 @@ class Optimized:
         ]  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
-        front = {id(c) for c in self.front}
+        front, within = {id(c) for c in self.front}, {id(c) for c in self.within}
         return {
+            "about": self.about,
             "objective": self.objective,
             "max_drop": self.max_drop,
-            "baseline": self.baseline.to_json(),
+            "baseline": {**self.baseline.to_json(), "pareto": id(self.baseline) in front},
             "best": self.best.to_json(),
             "sensitivity": self.sensitivity,
             "candidates": [
                 {**c.to_json(), "drop_validation": c.drop(self.baseline),
-                 "drop_test": c.drop(self.baseline, "test"), "pareto": id(c) in front}
+                 "drop_test": c.drop(self.baseline, "test"), "pareto": id(c) in front,
+                 "within": id(c) in within}
                 for c in self.candidates
             ],
         }  # fmt: skip
@@ -91,3 +94,28 @@ class Optimized:
         document = json.loads(json.dumps(self.to_json(), default=str))
         write_atomic(folder / "report.json", (json.dumps(document, indent=1) + "\n").encode())
         write_atomic(folder / "report.html", render(document).encode())
+
+
+def describe_run(model, data, pricing, workload, time_budget: float, seconds: float) -> dict:
+    """What a report is about, for the page's head: the model, the data and how it was
+    prepared, the metric, the prices and workload, the time budget and the seconds the search
+    took of it, the machine it was measured on (its vector instructions decide what int8
+    gains), thrifty's version and the date."""
+    from datetime import UTC, datetime
+
+    import thrifty
+    from thrifty.measure.machine import this_machine
+
+    described = data.describe()
+    return {
+        "model": {"name": model.name, "source": model.source, "bytes": len(model.to_bytes())},
+        "data": {key: described[key] for key in ("name", "source", "rows", "preprocessing")},
+        "metric": data.metric.spec,
+        "pricing": pricing.name,
+        "workload": asdict(workload),
+        "time_budget_s": time_budget,
+        "seconds_used": seconds,
+        "machine": this_machine().to_dict(),
+        "thrifty": thrifty.__version__,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }

@@ -12,6 +12,7 @@ top alone need not survive it together: when the strengths collapse into fewer, 
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from thrifty.compress.prune import GRID, Scan, scan
@@ -22,15 +23,15 @@ LOWEST, HIGHEST = 0.5, 0.98  # the strengths tried stay within these
 
 
 def prune_strengths(model, data, max_drop: float) -> tuple[list[float], Scan | None]:
-    """Overall sparsities to try, and the scan they came from (None: the model has no layers
-    PyTorch can prune, e.g. an int8 graph)."""
+    """Overall sparsities to try, and the scan they came from, its layers named as the graph's
+    (None: the model has no layers PyTorch can prune, e.g. an int8 graph)."""
     from thrifty.models.onnx_torch import to_torch
 
     try:
         module = copy.deepcopy(model.module) if model.module is not None else to_torch(model)
     except ModelError:
         return [], None
-    found = scan(module.eval(), data)
+    found = _named_as_the_graph(scan(module.eval(), data), model, module)
     if not found.layers:
         return [], found
     metric = data.metric
@@ -45,6 +46,20 @@ def prune_strengths(model, data, max_drop: float) -> tuple[list[float], Scan | N
             break
         strengths.add(gentler)
     return sorted(strengths), found
+
+
+def _named_as_the_graph(found: Scan, model, module) -> Scan:
+    """The scan with each weight named after the graph's layer that holds it (``/fc1/Gemm``),
+    as the report's per-layer table names layers, not after the torch parameter it was
+    (``fc1.weight``; ``layers.n1.weight`` for a module made from the graph). A parameter is
+    the initializer of its name unless the module says otherwise; one the graph does not
+    hold keeps its name."""
+    from thrifty.measure.counts import weight_layers
+
+    initializers = module.onnx_names() if hasattr(module, "onnx_names") else {}
+    layers = weight_layers(model.proto)
+    names = tuple(layers.get(initializers.get(p, p), p) for p in found.layers)
+    return replace(found, layers=names)
 
 
 def sensitivity_table(found: Scan | None, metric) -> list[dict[str, Any]]:

@@ -47,6 +47,7 @@ class Measured:
     tensors: list[dict[str, Any]] = field(default_factory=list)  # encoding, bytes, bits, sparsity
     deployment: dict[str, Any] = field(default_factory=dict)  # how it runs cheapest: runtime...
     deployments: list[dict[str, Any]] = field(default_factory=list)  # every way measured
+    cut_short: bool = False  # the time budget ended its fine-tuning early (so it is not cached)
 
     def objective(self, name: str) -> float:
         """Lower is better, for every objective."""
@@ -68,24 +69,32 @@ class Measured:
         return document
 
 
-def measure(model, data, trial: Trial, pricing, workload, finetune, objective="money") -> Measured:
+def measure(
+    model, data, trial: Trial, pricing, workload, finetune, objective="money", deadline=None
+) -> Measured:
     """Compress (unless the recipe is empty), pack, unpack and run in each runtime and setting:
-    the candidate as deployed, the cheapest way by ``objective``. Cached: the same model, data,
-    trial and settings are measured once, whatever the objective."""
+    the candidate as deployed, the cheapest way by ``objective``. Fine-tuning stops at
+    ``deadline`` (a ``time.monotonic()`` instant), keeping its best weights. Cached: the same
+    model, data, trial and settings are measured once, whatever the objective; a trial cut
+    short by the deadline is measured as it is and not cached, so a longer search redoes it."""
     folder = _cache_folder(model, data, trial, pricing, workload, finetune)
     record = folder / "measured.json"
-    if not record.is_file():
-        _write(record, _measured(model, data, trial, pricing, workload, finetune, folder))
-    return _deployed(json.loads(record.read_text()), objective)
+    if record.is_file():
+        return _deployed(json.loads(record.read_text()), objective)
+    document = _measured(model, data, trial, pricing, workload, finetune, folder, deadline)
+    if not document["cut_short"]:
+        _write(record, document)
+    return _deployed(document, objective)
 
 
-def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Path):
+def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Path, deadline):
     import time
 
     import thrifty as th
 
     started = time.perf_counter()
-    candidate = _compressed(model, data, trial, pricing, workload, finetune)
+    candidate = _compressed(model, data, trial, pricing, workload, finetune, deadline)
+    cut_short = trial.epochs > 0 and deadline is not None and time.monotonic() > deadline
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.thrifty"
     th.pack(candidate, path, metadata={"recipe": trial.recipe or "none"})
@@ -102,10 +111,11 @@ def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Pa
                    for x in layers],
         "tensors": tensors,
         "deployments": [{k: v for k, v in o.items() if k != "cost"} for o in options],
+        "cut_short": cut_short,
     }  # fmt: skip
 
 
-def _compressed(model, data, trial: Trial, pricing, workload, finetune):
+def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline=None):
     """The candidate: the model compressed by the trial's recipe. A recipe whose first steps
     were measured already with the same fine-tuning starts from that measured model (the
     longest such prefix): the same result, as each technique's fine-tuning follows it alone
@@ -125,8 +135,9 @@ def _compressed(model, data, trial: Trial, pricing, workload, finetune):
         head = Trial(",".join(steps[:cut]), trial.epochs)
         parent = _cache_folder(model, data, head, pricing, workload, finetune)
         if (parent / "measured.json").is_file():
-            return th.compress(th.unpack(parent / "model.thrifty"), rest, data, finetune=tuning)
-    return th.compress(model, trial.recipe, data, finetune=tuning)
+            start = th.unpack(parent / "model.thrifty")
+            return th.compress(start, rest, data, finetune=tuning, deadline=deadline)
+    return th.compress(model, trial.recipe, data, finetune=tuning, deadline=deadline)
 
 
 def _deployed(record: dict[str, Any], objective: str) -> Measured:
@@ -136,7 +147,7 @@ def _deployed(record: dict[str, Any], objective: str) -> Measured:
         Trial(**record["trial"]), record["validation"], best["test"], record["metric"],
         record["bytes"], best["usd_per_million"], best["bill"]["total_usd"], best["latency_ms"],
         best["bill"], record["seconds"], Path(record["path"]), record["layers"],
-        record["tensors"], best, record["deployments"],
+        record["tensors"], best, record["deployments"], record.get("cut_short", False),
     )  # fmt: skip
 
 

@@ -30,7 +30,9 @@ def pack(
     from thrifty import __version__
     from thrifty.models import load
     from thrifty.pack.writer import write_pack
+    from thrifty.paths import writable_file
 
+    writable_file(path)
     model = load(model, input_shape=input_shape)
     info = {"creator": f"thrifty {__version__}", "model": model.name, **model.metadata}
     return write_pack(model.proto, path, {**info, **(metadata or {})})

@@ -8,9 +8,8 @@ from math import prod
 from pathlib import Path
 from typing import Any
 
-from thrifty.errors import TruncatedFile
 from thrifty.pack.format import PREAMBLE_SIZE
-from thrifty.pack.reader import read_header
+from thrifty.pack.reader import read_header, reading
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,11 @@ class Inspection:
 
 def inspect(path: str | Path) -> Inspection:
     """Per-tensor shape, encoding, bytes and bits per weight; checks the header, decodes nothing."""
-    if Path(path).stat().st_size == 0:
-        raise TruncatedFile(f"{path} is empty")
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+    with (
+        reading(path),
+        open(path, "rb") as handle,
+        mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+    ):
         header, body = read_header(data)
         size = len(data)
     rows = [

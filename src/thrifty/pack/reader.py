@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import mmap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from thrifty.errors import (
     HeaderChecksumMismatch,
     HeaderTooLarge,
     NotAThriftyFile,
+    PackFormatError,
     RecordChecksumMismatch,
     TruncatedFile,
     UnsafeModel,
@@ -26,6 +28,7 @@ from thrifty.pack.coders import CODERS
 from thrifty.pack.format import MAGIC, MAX_HEADER_BYTES, PREAMBLE, PREAMBLE_SIZE, VERSION
 from thrifty.pack.header import check_records, parse_header
 from thrifty.pack.tensors import BYTES, decode_tensor
+from thrifty.paths import existing_file
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def read_plan(data: bytes | memoryview) -> tuple[dict[str, Any], int]:
         raise TruncatedFile(f"{len(data)} bytes: shorter than the {PREAMBLE_SIZE}-byte preamble")
     magic, version, flags, length, digest = PREAMBLE.unpack_from(data)
     if magic != MAGIC:
-        raise NotAThriftyFile("not a .thrifty file: it does not start with THRIFTY\\0")
+        raise NotAThriftyFile("it does not start with THRIFTY\\0")
     if version != VERSION or flags:
         raise UnsupportedVersion(f"format version {version}, flags {flags}: this reader knows 1, 0")
     if not 2 <= length <= MAX_HEADER_BYTES:
@@ -68,21 +71,44 @@ def read_plan(data: bytes | memoryview) -> tuple[dict[str, Any], int]:
     return parse_header(raw), PREAMBLE_SIZE + length
 
 
+@contextlib.contextmanager
+def reading(path: str | Path) -> Iterator[Path]:
+    """Reading the .thrifty file ``path``: it must be a file, not empty, and a format error
+    raised inside names it and says what that means (its class stays, for callers that tell
+    the errors apart)."""
+    path = existing_file(path, "a .thrifty file")
+    try:
+        if path.stat().st_size == 0:
+            raise TruncatedFile("it is empty")
+        yield path
+    except (PackFormatError, CorruptModel, UnsafeModel) as error:
+        error.args = (f"{path} {_meaning(error)}: {error}",)
+        raise
+
+
+def _meaning(error: Exception) -> str:
+    if isinstance(error, NotAThriftyFile):
+        return "is not a .thrifty file"
+    if isinstance(error, UnsupportedVersion):
+        return "is from a newer thrifty, or corrupt"
+    if isinstance(error, UnsafeModel):
+        return "is unsafe to load"
+    return "is truncated or corrupt"
+
+
 def read_pack(path: str | Path) -> Packed:
     """Check and decode a whole .thrifty file."""
-    with open(path, "rb") as handle:
-        size = handle.seek(0, 2)
-        if size == 0:
-            raise TruncatedFile(f"{path} is empty")
-        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
-        return decode(memoryview(mapped))
-    finally:
-        # On an error, the traceback's frames still hold views of the mapping (body, records),
-        # and close() would raise BufferError over the real error; the mapping then goes with
-        # the last of those views instead.
-        with contextlib.suppress(BufferError):
-            mapped.close()
+    with reading(path):
+        with open(path, "rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            return decode(memoryview(mapped))
+        finally:
+            # On an error, the traceback's frames still hold views of the mapping (body,
+            # records), and close() would raise BufferError over the real error; the mapping
+            # then goes with the last of those views instead.
+            with contextlib.suppress(BufferError):
+                mapped.close()
 
 
 def decode(data: memoryview | bytes) -> Packed:

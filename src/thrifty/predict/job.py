@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from thrifty.errors import DataError, DataMismatch
+from thrifty.paths import writable_file, writable_folder
 from thrifty.predict.inputs import DLPackInput, Shard, check_input, is_dlpack, open_input
 from thrifty.predict.outputs import done_shards, read_failures, shard_name, write_manifest
 from thrifty.predict.session import available_cores
@@ -148,14 +149,15 @@ def _work_in(folder: Path) -> Iterator[None]:
 
 
 def _work_folder(outputs: Path) -> Path:
-    """Where shards are committed: the output folder itself, or a hidden one beside a file."""
+    """Where shards are committed: the output folder itself, or a hidden one beside a file;
+    either checked writable before any work."""
     if outputs.suffix.lower() in (".parquet", ".npy"):
-        return outputs.with_name(f".{outputs.name}.parts")
-    if outputs.suffix or outputs.is_file():
+        return writable_file(outputs).with_name(f".{outputs.name}.parts")
+    if outputs.suffix:
         raise DataError(
             f"{outputs}: write predictions to a .parquet or .npy file, or a folder (no suffix)"
         )
-    return outputs
+    return writable_folder(outputs)
 
 
 def _model_file(model: Any, folder: Path) -> Path:
@@ -326,8 +328,24 @@ def _records(table) -> np.ndarray:
 
 @contextlib.contextmanager
 def _bar(total: int, show: bool) -> Iterator[Callable[[int], None]]:
+    """Rows predicted, when asked: a rich bar on a terminal, otherwise a line every few
+    seconds and one at the end (thrifty.progress)."""
+    from thrifty.progress import Lines, on_terminal
+
     if not show:
         yield lambda n: None
+        return
+    if not on_terminal():
+        lines, done = Lines(), 0
+
+        def say(rows: int, *, end: bool = False) -> None:
+            nonlocal done
+            done += rows
+            if rows or end:
+                lines.say(f"predict: {done:,} of {total:,} rows, {lines.seconds:.0f} s", done=end)
+
+        yield say
+        say(0, end=True)
         return
     from rich.progress import (
         BarColumn,

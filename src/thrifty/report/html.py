@@ -1,7 +1,11 @@
 """The optimization report as one self-contained HTML page: no script, no network, charts as
 inline SVG. It renders ``report.json`` (``thrifty report``), so the page and the JSON never
-disagree: the Pareto chart, a before/after table, the monthly bill by category, the per-layer
-and per-tensor breakdown of the chosen model, and its recipe."""
+disagree: what it is about (model, data, prices, workload, time, machine), the Pareto chart, a
+before/after table, the monthly bill by category, the per-layer and per-tensor breakdown of the
+chosen model, and its recipe. Documents from before ``about`` was recorded still render.
+
+It imports no numeric library, so that ``thrifty report`` starts in a fraction of a second.
+"""
 
 from __future__ import annotations
 
@@ -11,28 +15,90 @@ from typing import Any
 from thrifty.datasets.metrics import Metric
 from thrifty.report.text import human_bytes, money, runs_as
 
-WIDTH, HEIGHT, PAD = 640, 360, 56
+WIDTH, HEIGHT, PAD = 640, 360, 64
 COLORS = {"best": "#d1495b", "front": "#2e86ab", "other": "#9aa5b1", "baseline": "#222"}
+CHAR, LINE = 6.2, 12  # a chart label's character width and line height, in pixels
+LABEL = 30  # characters of a recipe a chart label shows; its tooltip has all of it
 
 
 def render(report: dict[str, Any]) -> str:
     base, best = report["baseline"], report["best"]
-    recipe = best["trial"]["recipe"] or "none: the model as it is"
     sections = [
-        f"<h1>thrifty optimize</h1><p class=lead>The cheapest version by "
-        f"<b>{escape(report['objective'])}</b> within {report['max_drop']} of the original's "
-        f"quality (validation split), every candidate measured as deployed. Chosen recipe: "
-        f"<code>{escape(recipe)}</code>.</p>",
+        _head(report),
         "<h2>Before and after</h2>" + _before_after(base, best),
-        "<h2>Every candidate</h2>" + _pareto(report) + _candidates(report),
+        "<h2>Every candidate</h2>" + _pareto(report) + _rule(report) + _candidates(report),
         "<h2>Monthly bill by category</h2>" + _bill_chart(base, best),
         "<h2>How the chosen model runs cheapest</h2>" + _deployments(best),
         "<h2>The chosen model, layer by layer</h2>" + _layers(best) + _tensors(best),
         "<h2>Per-layer sensitivity</h2><p>Quality lost by pruning each layer of the original "
-        "alone, before fine-tuning: the search's first stage, which chose the pruning strengths "
-        "it tried.</p>" + _sensitivity(report.get("sensitivity", [])),
+        "alone, before fine-tuning, in " + _unit(report) + " on the validation split: the "
+        "search's first stage, which chose the pruning strengths it tried.</p>"
+        + _sensitivity(report.get("sensitivity", [])),
     ]
     return PAGE.format(body="\n".join(sections))
+
+
+def _head(report: dict[str, Any]) -> str:
+    about = report.get("about") or {}
+    model = about.get("model", {}).get("name")
+    title = "thrifty optimize" + (f": {escape(model)}" if model else "")
+    recipe = report["best"]["trial"]["recipe"] or "none: the model as it is"
+    return (
+        f"<h1>{title}</h1><p class=lead>The cheapest version by "
+        f"<b>{escape(report['objective'])}</b> within {_budget(report)} of the original's "
+        f"quality (validation split), every candidate measured as deployed. Chosen recipe: "
+        f"<code>{escape(recipe)}</code>.</p>" + _about(about)
+    )
+
+
+def _budget(report: dict[str, Any]) -> str:
+    """The quality budget in its unit: ``0.5 points of accuracy``, ``0.2 of rmse``."""
+    metric = Metric(report["baseline"]["metric"])
+    points = " points" if metric.is_share else ""
+    return f"{report['max_drop']:g}{points} of {escape(metric.spec)}"
+
+
+def _about(about: dict[str, Any]) -> str:
+    """What was optimized, on what, at which prices, for how long, where: a table."""
+    if not about:
+        return ("<p class=note>This report.json comes from an older thrifty, which did not "
+                "record the model, data, prices and machine it was made with.</p>")  # fmt: skip
+    model, data, work, machine = about["model"], about["data"], about["workload"], about["machine"]
+    rows = data["rows"]
+    steps = "; ".join(_step(step) for step in data["preprocessing"]) or "none"
+    vector = " ".join(machine["vector"]) or "none of AVX2, AVX-512 or NEON"
+    facts = [
+        ("model", f"{escape(model['name'])} ({escape(model['source'])}), "
+                  f"{model['bytes']:,} bytes as ONNX"),
+        ("data", f"{escape(data['name'])} ({escape(data['source'])}): {rows['train']:,} "
+                 f"training, {rows['val']:,} validation and {rows['test']:,} test rows; "
+                 f"preprocessing: {escape(steps)}"),
+        ("quality", f"{escape(about['metric'])}: chosen on the validation split, reported on "
+                    "the test split"),
+        ("prices", f"the {escape(about['pricing'])} pricing profile"),
+        ("workload", f"{work['inferences_per_month']:,.0f} inferences a month on "
+                     f"{work['replicas']} replicas; {work['deploys_per_month']} deploys a "
+                     f"month, {work['versions_kept']} versions kept"),
+        ("time", f"{about['seconds_used']:,.0f} s used of a {about['time_budget_s']:,.0f} s "
+                 "time budget"),
+        ("machine", f"{escape(machine['cpu'])}, {machine['cores']} cores; vector "
+                    f"instructions: {vector}"),
+        ("made", f"by thrifty {escape(about['thrifty'])} on "
+                 f"{about['date'][:16].replace('T', ' ')} UTC"),
+    ]  # fmt: skip
+    body = "".join(f"<tr><th>{key}</th><td>{value}</td></tr>" for key, value in facts)
+    return f"<table class=about><tbody>{body}</tbody></table>"
+
+
+def _step(step: dict[str, Any]) -> str:
+    """A preprocessing step in a few words: ``scale (factor 0.0625)``, ``standardize (mean:
+    30 values, std: 30 values)``."""
+    settings = [
+        f"{key} {value:g}" if isinstance(value, int | float) else f"{key}: {len(value)} values"
+        for key, value in step.items()
+        if key != "step"
+    ]
+    return step["step"] + (f" ({', '.join(settings)})" if settings else "")
 
 
 def _quality(m: dict[str, Any]) -> str:
@@ -56,41 +122,79 @@ def _before_after(base: dict[str, Any], best: dict[str, Any]) -> str:
 
 
 def _pareto(report: dict[str, Any]) -> str:
-    """Test quality against $ per million: every candidate a dot, the front joined."""
-    points = [("baseline", report["baseline"])]
+    """Test quality against $ per million: every candidate a dot, the front joined and labelled
+    with its recipes, each dot's numbers in its tooltip."""
+    base, best = report["baseline"], report["best"]
+    points = [("baseline", base)]
     for c in report["candidates"]:
-        kind = "front" if c["pareto"] else "other"
-        points.append((kind, c))
-    best = report["best"]
+        points.append(("front" if c["pareto"] else "other", c))
     xs = [m["usd_per_million"] for _, m in points]
     ys = [m["test"] for _, m in points]
     sx, sy = (
         _scale(min(xs), max(xs), PAD, WIDTH - PAD // 2),
         _scale(min(ys), max(ys), HEIGHT - PAD, PAD // 2),
     )
-    marks = []
+    marks, labels = [], []
     for kind, m in points:
         chosen = m["trial"] == best["trial"]
-        color = COLORS["best" if chosen else kind]
-        label = escape(m["trial"]["recipe"] or "original")
+        x, y = sx(m["usd_per_million"]), sy(m["test"])
+        recipe = m["trial"]["recipe"] or "original"
         marks.append(
-            f'<circle class="point {kind}" cx="{sx(m["usd_per_million"]):.1f}" '
-            f'cy="{sy(m["test"]):.1f}" r="{7 if chosen else 5}" fill="{color}">'
-            f"<title>{label}: {_quality(m)}, {money(m['usd_per_million'])} per million, "
-            f"{m['bytes']:,} bytes</title></circle>"
+            f'<circle class="point {kind}" cx="{x:.1f}" cy="{y:.1f}" r="{7 if chosen else 5}" '
+            f'fill="{COLORS["best" if chosen else kind]}"><title>{escape(recipe)}: '
+            f"{_quality(m)}, {money(m['usd_per_million'])} per million, {m['bytes']:,} bytes"
+            "</title></circle>"
         )
-    front = sorted(((m["usd_per_million"], m["test"]) for k, m in points if k != "other"))
-    path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in front)
+        if kind != "other" or chosen:
+            short = recipe if len(recipe) <= LABEL else recipe[: LABEL - 1] + "…"
+            label = (x, y, ("chosen: " if chosen else "") + short)
+            labels.insert(0 if chosen else len(labels), label)  # the chosen one's place first
+    on_front = [(m["usd_per_million"], m["test"]) for k, m in points if k == "front"]
+    if base.get("pareto", True):  # documents from before it was recorded: as they were drawn
+        on_front.append((base["usd_per_million"], base["test"]))
+    path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in sorted(on_front))
+    metric = Metric(base["metric"])
     axes = _axes(min(xs), max(xs), min(ys), max(ys), sx, sy, "$ per million inferences",
-                 "test " + report["baseline"]["metric"])  # fmt: skip
+                 "test " + metric.spec, metric.format)  # fmt: skip
     return (
         f'<svg class="chart pareto" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
         f'height="{HEIGHT}" role="img"><title>Pareto chart</title>{axes}'
         f'<polyline points="{path}" fill="none" stroke="{COLORS["front"]}" '
-        f'stroke-dasharray="4 3"/>{"".join(marks)}</svg>'
-        "<p class=note>Red: the chosen model; blue: the Pareto front (no candidate is as good on "
-        "quality, money and bytes and better on one); grey: the rest; black: the original.</p>"
+        f'stroke-dasharray="4 3"/>{"".join(marks)}{_labels(labels)}</svg>'
+        "<p class=note>Red: the chosen model; blue: the Pareto front (no candidate is as good "
+        "on validation quality, money and bytes and better on one), labelled with its recipes; "
+        "grey: the rest; black: the original. Each dot's tooltip has its recipe and numbers.</p>"
     )
+
+
+def _labels(labels: list[tuple[float, float, str]]) -> str:
+    """Text beside each point, in the order given; a label with no free place is left to the
+    point's tooltip."""
+    placed: list[tuple[float, float, float]] = []  # baseline, left, right
+    texts = []
+    for x, y, text in labels:
+        place = _free_place(x, y, len(text) * CHAR, placed)
+        if place is None:
+            continue
+        side, base, left = place
+        placed.append((base, left, left + len(text) * CHAR))
+        anchor = "" if side > 0 else ' text-anchor="end"'
+        texts.append(f'<text class="label" x="{x + 9 * side:.1f}" y="{base:.1f}"{anchor}>'
+                     f"{escape(text)}</text>")  # fmt: skip
+    return "".join(texts)
+
+
+def _free_place(x: float, y: float, width: float, placed) -> tuple[int, float, float] | None:
+    """Right of the point, else left of it, else a line above or below: the first place
+    inside the chart that overlaps no placed label (side, baseline, left edge)."""
+    for shift in (0, -LINE, LINE):
+        for side in (1, -1):
+            base, left = y + 4 + shift, x + 9 if side > 0 else x - 9 - width
+            inside = left >= 0 and left + width <= WIDTH
+            if inside and not any(abs(base - b) < LINE and left < right and start < left + width
+                                  for b, start, right in placed):  # fmt: skip
+                return side, base, left
+    return None
 
 
 def _bill_chart(base: dict[str, Any], best: dict[str, Any]) -> str:
@@ -121,16 +225,37 @@ def _bill_chart(base: dict[str, Any], best: dict[str, Any]) -> str:
     )
 
 
+def _rule(report: dict[str, Any]) -> str:
+    return (
+        "<p class=rule>The choice is made on the validation split; test is reported, never used "
+        f"to choose. Drops are against the original, in {_unit(report)}; the budget is "
+        f"{_budget(report)}, and greyed rows lost more than that on validation.</p>"
+    )
+
+
+def _unit(report: dict[str, Any]) -> str:
+    metric = Metric(report["baseline"]["metric"])
+    return "percentage points" if metric.is_share else f"units of {escape(metric.spec)}"
+
+
 def _candidates(report: dict[str, Any]) -> str:
-    rows = []
-    for c in report["candidates"]:
+    """The original, then every candidate: the chosen one marked, both splits' drops (the
+    original has none: it is what they are measured against)."""
+    best, rows, classes = report["best"], [], []
+    for c in [report["baseline"], *report["candidates"]]:
+        chosen = c["trial"] == best["trial"]
+        kinds = ["chosen"] * chosen + ["over"] * (not c.get("within", True))  # older: unmarked
+        classes.append(" ".join(kinds))
+        mark = "<span class=mark>chosen</span> " if chosen else ""
         rows.append((
-            escape(c["trial"]["recipe"]), str(c["trial"]["epochs"]), _quality(c),
-            f"{c['drop_test']:+.2f}", f"{c['bytes']:,}", money(c["usd_per_million"]),
-            _runs_as(c), "yes" if c["pareto"] else "",
+            mark + escape(c["trial"]["recipe"] or "the model as it is"), str(c["trial"]["epochs"]),
+            f"{c.get('drop_validation', 0.0):+.2f}", f"{c.get('drop_test', 0.0):+.2f}",
+            _quality(c), f"{c['bytes']:,}",
+            money(c["usd_per_million"]), _runs_as(c), "yes" if c.get("pareto") else "",
         ))  # fmt: skip
-    return _table(("recipe", "epochs", "test quality", "drop", "bytes", "$ / million",
-                   "runs as", "front"), rows)  # fmt: skip
+    head = ("recipe", "epochs", "drop, validation", "drop, test", "test quality", "bytes",
+            "$ / million", "runs as", "front")  # fmt: skip
+    return _table(head, rows, classes, "candidates")
 
 
 def _runs_as(m: dict[str, Any]) -> str:
@@ -168,10 +293,21 @@ def _tensors(best: dict[str, Any]) -> str:
     return _table(("tensor", "shape", "encoding", "bytes", "bits / weight", "zeros"), rows)
 
 
-def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def _table(
+    head: tuple[str, ...],
+    rows: list[tuple[str, ...]],
+    classes: list[str] | None = None,
+    kind: str = "",
+) -> str:
+    """A table; ``classes``: one CSS class (or none) for each row, ``kind`` for the table."""
     header = "".join(f"<th>{h}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
+    body = "".join(
+        (f'<tr class="{name}">' if name else "<tr>")
+        + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
+        for row, name in zip(rows, classes or [""] * len(rows), strict=True)
+    )  # fmt: skip
+    table = f'<table class="{kind}">' if kind else "<table>"
+    return f"{table}<thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _scale(low: float, high: float, start: float, stop: float):
@@ -180,27 +316,40 @@ def _scale(low: float, high: float, start: float, stop: float):
     return lambda v: start + (v - low) / (high - low) * (stop - start)
 
 
-def _axes(x0, x1, y0, y1, sx, sy, xlabel: str, ylabel: str) -> str:
+def _axes(x0, x1, y0, y1, sx, sy, xlabel: str, ylabel: str, yformat) -> str:
     ticks = []
-    for i in range(5):
-        x, y = x0 + (x1 - x0) * i / 4, y0 + (y1 - y0) * i / 4
+    xs = [x0 + (x1 - x0) * i / 4 for i in range(5)]
+    for i, (x, label) in enumerate(zip(xs, _dollars(xs), strict=True)):
+        y = y0 + (y1 - y0) * i / 4
         ticks.append(f'<text x="{sx(x):.1f}" y="{HEIGHT - PAD + 18}" text-anchor="middle">'
-                     f"{money(x)}</text>")  # fmt: skip
-        ticks.append(f'<text x="{PAD - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">{y:.3g}</text>')
+                     f"{label}</text>")  # fmt: skip
+        ticks.append(f'<text x="{PAD - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">'
+                     f"{yformat(y)}</text>")  # fmt: skip
     return (
         f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD // 2}" y2="{HEIGHT - PAD}" '
         f'stroke="#444"/><line x1="{PAD}" y1="{PAD // 2}" x2="{PAD}" y2="{HEIGHT - PAD}" '
         f'stroke="#444"/>{"".join(ticks)}'
         f'<text x="{WIDTH / 2}" y="{HEIGHT - 12}" text-anchor="middle">{xlabel}</text>'
-        f'<text x="14" y="{HEIGHT / 2}" transform="rotate(-90 14 {HEIGHT / 2})" '
+        f'<text x="12" y="{HEIGHT / 2}" transform="rotate(-90 12 {HEIGHT / 2})" '
         f'text-anchor="middle">{ylabel}</text>'
     )
+
+
+def _dollars(values: list[float]) -> list[str]:
+    """Dollar labels with the decimals it takes to tell them apart: candidates often cost
+    within a hundredth of a cent of each other."""
+    labels = [money(v) for v in values]
+    decimals = len(labels[0].partition(".")[2])
+    while len(set(labels)) < len(labels) and decimals < 9:
+        decimals += 1
+        labels = [f"${v:,.{decimals}f}" for v in values]
+    return labels
 
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>thrifty optimize report</title>
 <style>
-body {{ font: 15px/1.45 system-ui, sans-serif; max-width: 980px; margin: 2em auto;
+body {{ font: 15px/1.45 system-ui, sans-serif; max-width: 1060px; margin: 2em auto;
        padding: 0 1em; color: #1d2731; }}
 h1 {{ font-size: 1.6em; }} h2 {{ margin-top: 1.8em; border-bottom: 1px solid #ddd; }}
 table {{ border-collapse: collapse; margin: .8em 0; }}
@@ -208,6 +357,14 @@ th, td {{ padding: .25em .7em; border-bottom: 1px solid #eee; text-align: right;
 th:first-child, td:first-child {{ text-align: left; }}
 code {{ background: #f3f5f7; padding: .1em .3em; }} .note {{ color: #555; font-size: .9em; }}
 svg text {{ font-size: 11px; fill: #333; }}
+svg text.label {{ paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }}
+.candidates {{ font-size: .88em; }} .candidates td:nth-child(n+2) {{ white-space: nowrap; }}
+.about th {{ text-align: left; color: #555; font-weight: 600; }}
+.about td {{ text-align: left; }}
+tr.chosen td {{ background: #fbe9ec; font-weight: 600; }}
+tr.over td {{ color: #9aa5b1; }}
+.mark {{ color: #fff; background: #d1495b; border-radius: 3px; padding: 0 .35em; }}
+.rule {{ background: #f3f5f7; border-left: 3px solid #2e86ab; padding: .4em .7em; }}
 </style></head><body>
 {body}
 </body></html>

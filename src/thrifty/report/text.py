@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
+from rich.box import Box
 from rich.console import Console, Group
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.table import Table
+from rich.text import Text
 
 from thrifty.datasets.metrics import Metric
-from thrifty.measure.bill import Bill
-from thrifty.measure.cost import Cost
+
+if TYPE_CHECKING:  # annotations only: the HTML page imports this module without measuring
+    from thrifty.measure.bill import Bill
+    from thrifty.measure.cost import Cost
 
 
 def profile_view(cost: Cost, bill: Bill) -> Group:
@@ -21,8 +28,8 @@ def print_profile(cost: Cost, bill: Bill, console: Console | None = None) -> Non
     (console or Console()).print(profile_view(cost, bill))
 
 
-def _layers(cost: Cost) -> Table:
-    table = Table(title=f"{cost.model}: per layer", title_justify="left")
+def _layers(cost: Cost) -> NamedRows:
+    table = NamedRows(title=f"{cost.model}: per layer")
     for column in ("layer", "op", "params", "bytes", "MACs/sample", "share of MACs"):
         table.add_column(column, justify="left" if column in ("layer", "op") else "right")
     total = max(1, cost.compute.macs_per_sample)
@@ -53,8 +60,8 @@ def _totals(cost: Cost) -> Table:
     table.add_column(style="bold")
     table.add_column()
     rows = [
-        ("quality", f"{q.metric} {q.value:.4f} on {q.rows:,} {q.split} rows"),
-        ("runtime", f"{c.runtime} on {c.device}, {c.threads} threads"),
+        ("quality", f"{q.metric} {Metric(q.metric).format(q.value)} on {q.rows:,} {q.split} rows"),
+        ("runs as", how_it_runs(c.runtime, c.threads, device=c.device)),
         (
             "latency (batch 1)",
             f"p50 {c.latency.p50_ms:.3f} ms, p95 {c.latency.p95_ms:.3f} ms ({c.latency.runs} runs)",
@@ -123,16 +130,14 @@ def human_bytes(count: float) -> str:
     return f"{count:,.1f} GiB"
 
 
-def inspection_view(inspection) -> Table:
+def inspection_view(inspection) -> NamedRows:
     """One row per tensor of a .thrifty file: shape, encoding, bytes, bits per weight."""
-    table = Table(
+    table = NamedRows(
         title=f"{inspection.path}: {human_bytes(inspection.file_bytes)}, "
         f"{inspection.weights:,} weights, "
         f"{8 * inspection.file_bytes / max(1, inspection.weights):.2f} bits per weight overall",
-        title_justify="left",
         caption=f"header {human_bytes(inspection.header_bytes)}, "
         f"graph {human_bytes(inspection.graph_bytes)}",
-        caption_justify="left",
     )
     for column in ("tensor", "dtype", "shape", "encoding", "bytes", "bits/weight"):
         table.add_column(column, justify="right" if column in ("bytes", "bits/weight") else "left")
@@ -144,13 +149,13 @@ def inspection_view(inspection) -> Table:
     return table
 
 
-def compare_view(before: Cost, after: Cost, *, title: str) -> Table:
+def compare_view(before: Cost, after: Cost, *, title: str) -> NamedRows:
     """Two Costs side by side: quality, bytes, throughput, and the ratios between them."""
-    table = Table(title=title, title_justify="left")
+    table = NamedRows(title=title)
     for column in ("", "before", "after", "change"):
         table.add_column(column, justify="left" if not column else "right")
-    q0, q1 = before.quality.value, after.quality.value
-    table.add_row(before.quality.metric, f"{q0:.4f}", f"{q1:.4f}", f"{q1 - q0:+.4f}")
+    metric, q0, q1 = Metric(before.quality.metric), before.quality.value, after.quality.value
+    table.add_row(metric.spec, metric.format(q0), metric.format(q1), metric.format_change(q0, q1))
     b0, b1 = before.storage.bytes, after.storage.bytes
     table.add_row(
         f"bytes ({before.storage.format} -> {after.storage.format})",
@@ -169,11 +174,12 @@ def compare_view(before: Cost, after: Cost, *, title: str) -> Table:
     return table
 
 
-def optimize_view(found) -> Table:
+def optimize_view(found) -> NamedRows:
     """Every candidate of an optimization: quality, drop, bytes, money; the best marked."""
     baseline, best, front = found.baseline, found.best, {id(c) for c in found.front}
     metric = Metric(baseline.metric)
-    table = Table(
+    table = NamedRows(
+        names=1,
         title=f"optimize: the cheapest by {found.objective} within {found.max_drop} "
         f"{'points of ' if metric.is_share else ''}{metric.spec} (validation), "
         "measured as deployed",
@@ -182,7 +188,7 @@ def optimize_view(found) -> Table:
     )
     for column in ("", "recipe", "epochs", f"test {metric.spec}", "drop", "bytes", "$ / million",
                    "runs as"):  # fmt: skip
-        table.add_column(column, justify="left" if column in ("", "recipe") else "right")
+        table.add_column(column, justify="left" if column in ("", "recipe", "runs as") else "right")
     for c in [baseline, *found.candidates]:
         mark = ("*" if c is best else "") + ("P" if id(c) in front else "")
         quality = metric.format(c.test)
@@ -195,11 +201,104 @@ def optimize_view(found) -> Table:
 
 
 def runs_as(deployment: dict) -> str:
-    """How a candidate runs cheapest, in a few words: ``onnxruntime x1, batch 512``."""
+    """How a candidate runs cheapest, in a few words: ``ONNX Runtime, 1 thread, batch 512``."""
     if not deployment:
         return ""
-    sparse = " (sparse)" if deployment.get("sparse_layers") else ""
-    return (
-        f"{deployment['runtime']}{sparse} x{deployment['threads']}, "
-        f"batch {deployment['batch_size']}"
-    )
+    how = how_it_runs(deployment["runtime"], deployment["threads"])
+    return f"{how}, batch {deployment['batch_size']}"
+
+
+RUNTIMES = {"onnxruntime": "ONNX Runtime", "torch": "PyTorch", "torch-sparse": "PyTorch (sparse)"}
+
+
+def how_it_runs(
+    runtime: str, threads: int, *, device: str | None = None, workers: int | None = None
+) -> str:
+    """A deployment in plain words: ``ONNX Runtime, 1 thread``, ``PyTorch on CUDA, 8 threads``,
+    ``ONNX Runtime, 2 threads per worker, 4 workers``."""
+    words = RUNTIMES.get(runtime, runtime) + (f" on {device.upper()}" if device else "")
+    words += f", {_count(threads, 'thread')}"
+    return words if workers is None else f"{words} per worker, {_count(workers, 'worker')}"
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
+
+
+class NamedRows:
+    """A table whose rows are named by something that must stay whole: a recipe, a layer or
+    tensor name, a version. Where it fits the console with those names whole it is a table;
+    where it does not (a narrow terminal, or the 80 columns rich assumes off one), each name
+    takes a line of its own above the rest of its row. Title and caption take the console's
+    width rather than the table's, so the paths in them break only at spaces."""
+
+    def __init__(self, *, names: int = 0, title: str = "", caption: str = ""):
+        self.names, self.title, self.caption = names, title, caption
+        self.columns: list[tuple[str, str]] = []  # header, justify
+        self.rows: list[tuple[tuple[str, ...], str | None]] = []  # cells, style
+
+    def add_column(self, header: str, justify: str = "left") -> None:
+        self.columns.append((header, justify))
+
+    def add_row(self, *cells: str, style: str | None = None) -> None:
+        self.rows.append((cells, style))
+
+    def __rich_console__(self, console, options):
+        if self.title:
+            yield Text(self.title, style="table.title")
+        table = self._table()
+        natural = options.update_width(1 << 16)  # its size unclamped by the console's
+        if Measurement.get(console, natural, table).minimum <= options.max_width:
+            yield table
+        else:
+            yield from self._stacked(console, options)
+        if self.caption:
+            yield Text(self.caption, style="table.caption")
+
+    def _table(self, box: Box | None = None) -> Table:
+        """The table, the names whole; with ``box`` (the stacked form) without the names."""
+        table = Table() if box is None else Table(box=box, show_edge=False, show_lines=True)
+        longest = max((len(cells[self.names]) for cells, _ in self.rows), default=0)
+        kept = [i for i in range(len(self.columns)) if box is None or i != self.names]
+        for i in kept:
+            header, justify = self.columns[i]
+            if i == self.names:
+                table.add_column(header, justify=justify, no_wrap=True, min_width=longest)
+            else:  # stacked, a header wraps before its cells do
+                widest = None if box is None else self._widest(i)
+                table.add_column(header, justify=justify, overflow="fold", max_width=widest)
+        for cells, style in self.rows:
+            table.add_row(*(cells[i] for i in kept), style=style)
+        return table
+
+    def _widest(self, column: int) -> int:
+        """The widest cell of ``column``, or the longest word of its header."""
+        header = self.columns[column][0].split()
+        return max([len(word) for word in header] + [len(r[0][column]) for r in self.rows])
+
+    def _stacked(self, console, options):
+        """The table without the names, indented, each row's name on the line above it: rich
+        tables cannot span a cell over columns, so the rule under the header and the lines
+        between rows are where the names go."""
+        box = _STACKED[options.ascii_only]
+        rule, between = box.head_row_horizontal, box.row_horizontal
+        names = iter(self.rows)
+        indent = Segment("  ")
+        narrower = options.update_width(max(1, options.max_width - len(indent.text)))
+        for line in console.render_lines(self._table(box), narrower, pad=False):
+            text = "".join(segment.text for segment in line).strip()
+            if text and set(text) <= {rule, between}:
+                if set(text) == {rule}:
+                    yield from (indent, *line, Segment.line())
+                cells, style = next(names)
+                name = Text(cells[self.names], style=style or "")
+                for name_line in console.render_lines(name, options, pad=False):
+                    yield from (*name_line, Segment.line())
+            else:
+                yield from (indent, *line, Segment.line())
+
+
+_STACKED = {  # a rule under the header, and between rows a line that a name replaces
+    False: Box("    \n    \n ── \n    \n ┈┈ \n ┈┈ \n    \n    \n"),
+    True: Box("    \n    \n -- \n    \n ~~ \n ~~ \n    \n    \n", ascii=True),
+}

@@ -16,7 +16,7 @@ from typing import Any
 
 from thrifty.pack.format import MAGIC
 from thrifty.pack.header import check_records
-from thrifty.pack.reader import read_header
+from thrifty.pack.reader import read_header, reading
 from thrifty.ship.digest import blake3_hex
 from thrifty.ship.manifest import Chunk
 
@@ -49,7 +49,7 @@ def cut_file(path: Path) -> Cut:
         size = path.stat().st_size
         if size == 0:
             return Cut((), 0, hashlib.sha256().hexdigest(), blake3_hex(b""), "fastcdc")
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        with reading(path), mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             view = memoryview(data)
             try:
                 thrifty = bytes(view[: len(MAGIC)]) == MAGIC
@@ -69,7 +69,7 @@ def _piece(view: memoryview, start: int, end: int) -> Piece:
 
 def _record_bounds(data: memoryview) -> Iterator[tuple[int, int]]:
     """The preamble and header, then each record in file order, large ones split."""
-    header, body = read_header(data)  # a damaged header is a PackFormatError, named
+    header, body = read_header(data)  # a damaged header is a PackFormatError; reading names it
     yield 0, body
     for offset, length, _name in check_records(header, len(data) - body):
         start = body + offset

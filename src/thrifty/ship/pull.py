@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from thrifty.errors import ChunkMismatch, ManifestError, TransferInterrupted
+from thrifty.paths import writable_file
 from thrifty.ship.assembly import Assembly
 from thrifty.ship.cache import Cache
 from thrifty.ship.delta_pull import DeltaPull
@@ -50,11 +51,11 @@ def pull(
 
     >>> th.pull("s3://bucket/models", "fashion@2", "model.thrifty")  # doctest: +SKIP
     """
+    dest = writable_file(dest)
     store = open_store(store) if isinstance(store, str | Path) else store
     cache = cache if isinstance(cache, Cache) else Cache(cache)
     wanted = Ref.parse(ref)
     manifest = resolve(store, wanted.name, wanted.version)
-    dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     assembly = Assembly(dest, manifest)
     distinct = list({c.sha256: c for c in manifest.chunks}.values())

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from thrifty.errors import NotInStore, StoreError, VersionExists
+from thrifty.paths import existing_file
 from thrifty.ship.chunking import Cut, Piece, cut_file
 from thrifty.ship.delta_push import Made, base_version, make_deltas
 from thrifty.ship.layout import DEFAULT_TAG, check_name, chunk_path, manifest_path, tag_path
@@ -52,9 +53,7 @@ def push(
 
     >>> th.push("model.thrifty", "s3://bucket/models", "fashion@2")  # doctest: +SKIP
     """
-    path = Path(file)
-    if not path.is_file():
-        raise StoreError(f"{path} does not exist or is not a file; nothing to push")
+    path = existing_file(file, "the file to push (a .thrifty file is best)", StoreError)
     store = open_store(store) if isinstance(store, str | Path) else store
     base, _, version = name.partition("@")
     check_name(base)

@@ -1,0 +1,23 @@
+"""The sensitivity scan as the report shows it: its layers named as the per-layer table's."""
+
+from __future__ import annotations
+
+import pytest
+
+import thrifty as th
+from thrifty.measure import count_layers
+from thrifty.optimize.sensitivity import prune_strengths, sensitivity_table
+
+
+@pytest.mark.parametrize("given", ["module", "onnx"])
+def test_layers_are_named_as_the_graph_names_them(digits, given, tmp_path):
+    """A torch module's parameters (``fc1.weight``) and a graph's, run in PyTorch
+    (``layers.n1.weight``), both become the graph's layers (``/fc1/Gemm``)."""
+    model = th.load(th.models.build("tabular-mlp", (64,), 10), input_shape=(64,))
+    if given == "onnx":
+        model = th.load(model.save(tmp_path / "m.onnx"))
+        assert model.module is None
+    _, found = prune_strengths(model, digits, max_drop=1.0)
+    rows = sensitivity_table(found, digits.metric)
+    assert [r["layer"] for r in rows] == [x.name for x in count_layers(model.proto)]
+    assert [r["layer"] for r in rows] == ["/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"]
