@@ -79,6 +79,17 @@ def test_optimize_keeps_every_recipe_whole(width):
         assert "PyTorch (sparse), 1 thread, batch 512" in text and "┃ recipe" in text
 
 
+def test_optimize_shows_the_validation_drop_that_decides_beside_the_test_drop():
+    from dataclasses import replace
+
+    found = _optimized()
+    found.candidates[1] = replace(found.candidates[1], test=0.8814, cut_short=True)  # val 89.80%
+    text = rendered(optimize_view(found), 200)
+    assert "drop val" in text and "drop test" in text and "validation drop, which decides" in text
+    row = next(line for line in text.splitlines() if RECIPES[1] in line)
+    assert "+0.34" in row and "+2.00" in row and "2 cut" in row
+
+
 @pytest.mark.parametrize("width", [80, 200])
 def test_profile_keeps_layer_names_and_the_model_path_whole(width):
     cost = _cost()

@@ -180,22 +180,25 @@ def optimize_view(found) -> NamedRows:
     metric = Metric(baseline.metric)
     table = NamedRows(
         names=1,
+        beside=8,
         title=f"optimize: the cheapest by {found.objective} within {found.max_drop} "
         f"{'points of ' if metric.is_share else ''}{metric.spec} (validation), "
         "measured as deployed",
-        caption="* best within budget; P on the Pareto front (quality, objective, bytes). "
-        "Quality on the test split.",
+        caption="* chosen: the cheapest within the budget by its validation drop, which "
+        "decides; the test split is reported, never used to choose. P on the Pareto front "
+        "(quality, objective, bytes). Epochs 'cut': the time budget ended its fine-tuning.",
     )
-    for column in ("", "recipe", "epochs", f"test {metric.spec}", "drop", "bytes", "$ / million",
-                   "runs as"):  # fmt: skip
+    for column in ("", "recipe", "epochs", f"test {metric.spec}", "drop val", "drop test",
+                   "bytes", "$ / million", "runs as"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("", "recipe", "runs as") else "right")
     for c in [baseline, *found.candidates]:
         mark = ("*" if c is best else "") + ("P" if id(c) in front else "")
         quality = metric.format(c.test)
+        epochs = f"{c.trial.epochs} cut" if c.cut_short else str(c.trial.epochs)
         table.add_row(
-            mark, c.trial.recipe or "(the model as it is)", str(c.trial.epochs), quality,
-            f"{c.drop(baseline, 'test'):+.2f}", f"{c.bytes:,}", money(c.usd_per_million),
-            runs_as(c.deployment),
+            mark, c.trial.recipe or "(the model as it is)", epochs, quality,
+            f"{c.drop(baseline):+.2f}", f"{c.drop(baseline, 'test'):+.2f}", f"{c.bytes:,}",
+            money(c.usd_per_million), runs_as(c.deployment),
         )  # fmt: skip
     return table
 
@@ -230,10 +233,13 @@ class NamedRows:
     tensor name, a version. Where it fits the console with those names whole it is a table;
     where it does not (a narrow terminal, or the 80 columns rich assumes off one), each name
     takes a line of its own above the rest of its row. Title and caption take the console's
-    width rather than the table's, so the paths in them break only at spaces."""
+    width rather than the table's, so the paths in them break only at spaces. A column
+    ``beside`` the names (a wide one, such as how a model runs) joins the name's line there."""
 
-    def __init__(self, *, names: int = 0, title: str = "", caption: str = ""):
-        self.names, self.title, self.caption = names, title, caption
+    def __init__(
+        self, *, names: int = 0, beside: int | None = None, title: str = "", caption: str = ""
+    ):
+        self.names, self.beside, self.title, self.caption = names, beside, title, caption
         self.columns: list[tuple[str, str]] = []  # header, justify
         self.rows: list[tuple[tuple[str, ...], str | None]] = []  # cells, style
 
@@ -259,7 +265,7 @@ class NamedRows:
         """The table, the names whole; with ``box`` (the stacked form) without the names."""
         table = Table() if box is None else Table(box=box, show_edge=False, show_lines=True)
         longest = max((len(cells[self.names]) for cells, _ in self.rows), default=0)
-        kept = [i for i in range(len(self.columns)) if box is None or i != self.names]
+        kept = [i for i in range(len(self.columns)) if box is None or i not in self._on_name_line]
         for i in kept:
             header, justify = self.columns[i]
             if i == self.names:
@@ -270,6 +276,16 @@ class NamedRows:
         for cells, style in self.rows:
             table.add_row(*(cells[i] for i in kept), style=style)
         return table
+
+    @property
+    def _on_name_line(self) -> tuple[int, ...]:
+        return (self.names,) if self.beside is None else (self.names, self.beside)
+
+    def _name_line(self, cells: tuple[str, ...]) -> str:
+        """``channels:0.5  (runs as ONNX Runtime, 1 thread)``: the name, and the column beside."""
+        if self.beside is None:
+            return cells[self.names]
+        return f"{cells[self.names]}  ({self.columns[self.beside][0]} {cells[self.beside]})"
 
     def _widest(self, column: int) -> int:
         """The widest cell of ``column``, or the longest word of its header."""
@@ -291,7 +307,7 @@ class NamedRows:
                 if set(text) == {rule}:
                     yield from (indent, *line, Segment.line())
                 cells, style = next(names)
-                name = Text(cells[self.names], style=style or "")
+                name = Text(self._name_line(cells), style=style or "")
                 for name_line in console.render_lines(name, options, pad=False):
                     yield from (*name_line, Segment.line())
             else:
