@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
-    "cpu", "file_bytes", "pull_mb_per_s", "curl_mb_per_s", "pull_over_curl", "changed_bytes",
+    "cpu", "file_bytes", "pull_mb_per_s", "curl_mb_per_s", "pull_over_curl", "curl_fsync_mb_per_s",
+    "pull_over_curl_fsync", "changed_bytes",
     "moved_bytes", "pushed_bytes", "manifest_bytes", "killed_at", "refetched_bytes",
     "rewritten_bytes", "chunk_bytes", "delta_over_full", "delta_file_bytes",
     "delta_moved_bytes", "delta_bytes", "delta_records", "delta_changed",
