@@ -9,11 +9,11 @@ arrays already in memory (``from_rows``).
 
 from __future__ import annotations
 
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thrifty.errors import UnknownDataset
+from thrifty.lazy import lazy
 
 if TYPE_CHECKING:
     from thrifty.datasets.base import Dataset, Split, Task
@@ -25,12 +25,7 @@ __all__ = ["Dataset", "Split", "from_rows", "load", "names"]
 # reads) import without numpy's and scikit-learn's seconds
 _LAZY = {"Dataset": "thrifty.datasets.base", "Split": "thrifty.datasets.base",
          "from_rows": "thrifty.datasets.rows"}  # fmt: skip
-
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'thrifty.datasets' has no attribute {name!r}")
-    return getattr(import_module(_LAZY[name]), name)
+__getattr__ = lazy(__name__, _LAZY)
 
 
 def names() -> list[str]:

@@ -8,9 +8,9 @@ the package, which would hide the function.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from thrifty.lazy import lazy
 from thrifty.models.load import load as load
 from thrifty.models.model import Model as Model
 
@@ -26,12 +26,7 @@ _LAZY = {
 __all__ = sorted([*_LAZY, "Model", "load"])
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'thrifty.models' has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

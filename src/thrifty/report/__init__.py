@@ -6,8 +6,9 @@ alone, not the measuring code that profiles need.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from thrifty.lazy import lazy
 
 if TYPE_CHECKING:
     from thrifty.report.json import profile_document
@@ -16,9 +17,4 @@ if TYPE_CHECKING:
 __all__ = ["print_profile", "profile_document", "profile_view"]
 _LAZY = {"print_profile": "thrifty.report.text", "profile_document": "thrifty.report.json",
          "profile_view": "thrifty.report.text"}  # fmt: skip
-
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'thrifty.report' has no attribute {name!r}")
-    return getattr(import_module(_LAZY[name]), name)
+__getattr__ = lazy(__name__, _LAZY)
