@@ -52,8 +52,7 @@ def run(name: str, model: th.Model, data, budget: float) -> dict:
     best, base = found.best, found.baseline
     before = plain_accuracy(model.to_bytes(), data)
     after = plain_accuracy((out / "model.onnx").read_bytes(), data)
-    weights = [a for a in _arrays(th.load(out / "model.onnx")) if a.ndim >= 2]
-    kept = sum(int((w != 0).sum()) for w in weights) / sum(w.size for w in weights)
+    kept = _nonzero_weights(th.load(out / "model.onnx")) / _nonzero_weights(model)
     params = sum(a.size for a in _arrays(model))
     packed = (out / "model.thrifty").stat().st_size
     return {
@@ -87,6 +86,12 @@ def plain_accuracy(onnx_bytes: bytes, data) -> float:
         [session.run(None, {feed: x[i : i + 1024]})[0] for i in range(0, len(x), 1024)]
     )
     return float(np.mean(scores.argmax(axis=1) == data.test.y))
+
+
+def _nonzero_weights(model: th.Model) -> int:
+    """Nonzero entries of the weight matrices and kernels: what is left of them after pruning
+    and narrowing, against the original's (a narrowed layer has fewer, not zeros)."""
+    return sum(int((a != 0).sum()) for a in _arrays(model) if a.ndim >= 2)
 
 
 def _arrays(model: th.Model) -> list[np.ndarray]:
