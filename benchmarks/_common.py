@@ -38,14 +38,15 @@ class Measured:
     rounds: int
 
 
-def machine() -> dict:
-    """The CPU model, its vector flags and cores: every benchmark prints them with its figures
-    (``cpu`` in its JSON), as which runtime or precision wins depends on them."""
-    return this_machine().to_dict()
+def cpu() -> str:
+    """The CPU model, its cores and vector flags (as lscpu names them), in one line: every
+    benchmark records it with its figures (``cpu`` in its JSON, as a string), as which runtime
+    or precision wins depends on them."""
+    return str(this_machine())
 
 
 def machine_line() -> str:
-    return f"measured on {this_machine()}"
+    return f"measured on {cpu()}"
 
 
 def datasets(names) -> dict[str, Dataset]:

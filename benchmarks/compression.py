@@ -32,7 +32,7 @@ from unittest.mock import patch
 import numpy as np
 
 import thrifty as th
-from _common import CACHE, baseline, machine, machine_line, quick_baseline
+from _common import CACHE, baseline, cpu, machine_line, quick_baseline
 
 MODELS = ("lenet-300-100", "lenet-5")
 MAX_DROP = 0.5  # accuracy points, on the validation split
@@ -118,7 +118,7 @@ def main() -> int:
     else:
         data = th.datasets.load("fashion-mnist")
         rows = [run(name, baseline(name, data), data, args.time_budget) for name in names]
-    document = {"cpu": machine(), "max_drop": MAX_DROP, "models": rows}
+    document = {"cpu": cpu(), "max_drop": MAX_DROP, "models": rows}
     if args.json:
         print(json.dumps(document, indent=2))
     else:

@@ -21,7 +21,7 @@ import json
 import sys
 
 import thrifty as th
-from _common import CACHE, baseline, interleaved, machine, machine_line, rows
+from _common import CACHE, baseline, cpu, interleaved, machine_line, rows
 from thrifty.compress import FineTune
 from thrifty.predict import available_cores, open_session
 
@@ -75,7 +75,7 @@ def main() -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     data = th.datasets.load("fashion-mnist")
     document = {
-        "cpu": machine(),
+        "cpu": cpu(),
         "models": [
             run(n, data, threads=args.threads, rounds=args.rounds, budget_s=args.budget)
             for n in names

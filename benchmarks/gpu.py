@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 import thrifty as th
-from _common import machine, machine_line
+from _common import cpu, machine_line
 from scaling import mlp, rows_file
 from thrifty.predict.session import available_cores
 
@@ -56,18 +56,18 @@ def main() -> int:
                  "workers": done.workers, "rows_per_s": done.rows_per_s}
             )  # fmt: skip
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    document = {"cpu": machine(), "cores": available_cores(), "gpu": gpu, "runs": rows}
+    document = {"cpu": cpu(), "cores": available_cores(), "gpu": gpu, "runs": rows}
     if args.json:
         print(json.dumps(document, indent=2))
         return 0
     print(f"{args.rows:,} rows of MLP-2048; {available_cores()} cores; GPU: {gpu or 'none here'}")
     print(machine_line())
-    cpu = rows[0]["rows_per_s"]
+    on_cpu = rows[0]["rows_per_s"]
     for r in rows:
         print(
             f"  {r['device']:5} {r['runtime']:12} {r['precision']:5} {r['input']:10} "
             f"x{r['workers']}: "
-            f"{r['rows_per_s']:>12,.0f} rows/s  ({r['rows_per_s'] / cpu:.2f}x the CPU)"
+            f"{r['rows_per_s']:>12,.0f} rows/s  ({r['rows_per_s'] / on_cpu:.2f}x the CPU)"
         )
     return 0
 

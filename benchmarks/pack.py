@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import thrifty as th
-from _common import CACHE, baseline, machine, machine_line, quick_baseline
+from _common import CACHE, baseline, cpu, machine_line, quick_baseline
 from thrifty.compress import FineTune
 from thrifty.pack.coders import decode_stream
 from thrifty.pack.reader import read_header
@@ -127,7 +127,7 @@ def main() -> int:
         "onnx_bytes": len(dense.to_bytes()),
         "packed_bytes": path.stat().st_size,
         "model": dense.name,
-        "cpu": machine(),
+        "cpu": cpu(),
     }
     if args.json:
         print(json.dumps(document, indent=2))

@@ -25,7 +25,7 @@ import json
 import os
 import sys
 
-from _common import MODEL_DATA, datasets, interleaved, machine, machine_line, rows
+from _common import MODEL_DATA, cpu, datasets, interleaved, machine_line, rows
 from thrifty.errors import ThriftyError
 from thrifty.models.export import from_module
 from thrifty.models.zoo import build
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     except ThriftyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    document = {"cpu": machine(), "threads": args.threads, "models": models}
+    document = {"cpu": cpu(), "threads": args.threads, "models": models}
     if args.json:
         print(json.dumps(document, indent=2))
     else:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import thrifty as th
-from _common import machine, machine_line
+from _common import cpu, machine_line
 from thrifty.predict.session import available_cores
 
 BATCH = 256
@@ -125,7 +125,7 @@ def main() -> int:
         rss_small, rss_large = peak_rss(folder, small), peak_rss(folder, 10 * small)
     one = points[0]["rows_per_s"]
     document = {
-        "cpu": machine(),
+        "cpu": cpu(),
         "cores": available_cores(),
         "points": points,
         "efficiency_at_cores": points[-1]["rows_per_s"] / (points[-1]["workers"] * one),

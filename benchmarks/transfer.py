@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 
 import thrifty as th
-from _common import machine, machine_line
+from _common import cpu, machine_line
 from thrifty.pack.reader import read_header
 from thrifty.ship.nginx import nginx
 
@@ -235,7 +235,7 @@ def main() -> int:
     layers = [int(width) for width in args.layers.split(",")]
     with tempfile.TemporaryDirectory(prefix="thrifty-transfer-") as folder:
         document = measure(Path(folder), layers, args.delta_model, args.delta_data)
-    document["cpu"] = machine()
+    document["cpu"] = cpu()
     if args.json:
         print(json.dumps(document, indent=2))
     else:

@@ -38,7 +38,7 @@ from unittest.mock import patch
 import numpy as np
 
 import thrifty as th
-from _common import CACHE, baseline, machine, machine_line
+from _common import CACHE, baseline, cpu, machine_line
 from thrifty.measure import Bill, Workload, load_pricing
 
 MODELS = ("lenet-300-100", "lenet-5", "mlp-2048")
@@ -196,7 +196,7 @@ def main() -> int:
     data = th.datasets.load("fashion-mnist")
     pricing, internet, workload = load_pricing(args.pricing), load_pricing("internet"), Workload()
     document = {
-        "cpu": machine(),
+        "cpu": cpu(),
         "pricing": pricing.name,
         "workload": vars(workload),
         "models": [

