@@ -85,7 +85,7 @@ def _layers(proto) -> list[tuple[Layer, list[str]]]:
     weights = _weights(proto.graph)
     behind = _dequantized(proto.graph, weights)
     scales = _scales(proto.graph)
-    shapes = _inferred_shapes(proto)
+    shapes = _inferred_shapes(proto, weights)
     shapes.update({name: tuple(tensor.dims) for name, tensor in weights.items()})
     shapes.update({value: shapes[weight] for value, weight in behind.items()})
 
@@ -157,13 +157,12 @@ def _parameters(node, tensor, quantized: bool) -> tuple[int, int]:
     return count, count * dtype.itemsize
 
 
-def _inferred_shapes(proto) -> dict[str, tuple]:
+def _inferred_shapes(proto, weights: dict) -> dict[str, tuple]:
     """Every value's known shape. ONNX's shape inference stops at ONNX Runtime's own operators
     (com.microsoft: MatMulNBits, QGemm), which it does not know: their outputs are written in
     from their inputs' shapes and inference runs again, past them, until nothing is added."""
     import onnx
 
-    weights = _weights(proto.graph)
     while True:
         inferred = onnx.shape_inference.infer_shapes(proto)
         values = {v.name: v for v in (*inferred.graph.input, *inferred.graph.value_info,
