@@ -55,9 +55,10 @@ def datasets(names) -> dict[str, Dataset]:
 
 
 def baseline(name: str, data: Dataset | str = "fashion-mnist") -> th.Model:
-    """Zoo model ``name`` trained on ``data``: once, then read from ``CACHE``."""
+    """Zoo model ``name`` trained on ``data``: once, then read from ``CACHE`` (a file from before
+    thrifty's models preprocessed in their graph, which takes scaled pixels, trains again)."""
     path = CACHE / f"{name}-fashion-mnist.onnx"
-    if not path.is_file():
+    if not path.is_file() or not th.load(path).preprocessing:
         CACHE.mkdir(parents=True, exist_ok=True)
         th.train_baseline(name, data, path)
     return th.load(path)
@@ -70,7 +71,9 @@ def quick_baseline(data: Dataset, epochs: int = 3) -> th.Model:
     from thrifty.models.training import TrainConfig, train
     from thrifty.models.zoo import build
 
-    module = build("tabular-mlp", data.input_shape, data.num_classes, seed=0)
+    module = build(
+        "tabular-mlp", data.input_shape, data.num_classes, steps=data.training_steps, seed=0
+    )
     trained = train(module, data, TrainConfig(epochs=epochs)).module
     return from_module(trained, data.input_shape, name="tabular-mlp")
 

@@ -38,7 +38,9 @@ def measure(names: list[str], *, threads: int, budget_s: float, rounds: int, sta
     for name in names:
         dataset = data[MODEL_DATA[name]]
         status(f"{name}: building and exporting")
-        module = build(name, dataset.input_shape, dataset.num_classes, seed=0)
+        module = build(
+            name, dataset.input_shape, dataset.num_classes, steps=dataset.training_steps, seed=0
+        )
         model = from_module(module, dataset.input_shape, name=name)
         sessions = {
             "torch": open_session(model, "torch", device="cpu", threads=threads),

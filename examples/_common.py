@@ -84,7 +84,10 @@ def train_baseline(data, seed: int, **settings):
     """The model before thrifty: the zoo's small tabular MLP, trained with early stopping on
     ``data``'s metric (``settings``: of ``th.models.TrainConfig``); returned as a thrifty Model
     (exported to ONNX)."""
-    module = th.models.build("tabular-mlp", data.input_shape, data.num_classes or 1, seed=seed)
+    module = th.models.build(
+        "tabular-mlp", data.input_shape, data.num_classes or 1, steps=data.training_steps,
+        seed=seed,
+    )  # fmt: skip
     config = th.models.TrainConfig(seed=seed, **settings)
     with console.status(f"training the baseline on {len(data.train):,} rows"):
         trained = th.models.train(module, data, config)
@@ -95,21 +98,14 @@ def train_baseline(data, seed: int, **settings):
     return th.load(trained.module, input_shape=data.input_shape)
 
 
-def prepare(data, x: np.ndarray) -> np.ndarray:
-    """New rows as the model saw its training rows: the data set's fitted preprocessing."""
-    for step in data.preprocessing:
-        x = step.apply(x)
-    return x
-
-
 def predict_rows(model_file, data, x: np.ndarray, inputs: Path, outputs: Path):
-    """New rows, prepared as in training and written as Parquet (``inputs``), predicted by the
-    model file in parallel into ``outputs``: the job, and its predictions in row order."""
+    """New rows, as they come (the model standardizes them itself, in its first layer), written
+    as Parquet (``inputs``) and predicted by the model file in parallel into ``outputs``: the
+    job, and its predictions in row order."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    prepared = prepare(data, x)
-    pq.write_table(pa.table({n: prepared[:, i] for i, n in enumerate(data.features)}), inputs)
+    pq.write_table(pa.table({n: x[:, i] for i, n in enumerate(data.features)}), inputs)
     done = th.predict(model_file, inputs, outputs, workers="auto")
     return done, pq.read_table(done.output).sort_by("row")
 

@@ -62,7 +62,9 @@ def test_the_training_bar_ends_full_when_early_stopping_ends_it(monkeypatch, dig
 
     monkeypatch.setattr(progress, "on_terminal", lambda: True)
     monkeypatch.setattr(training, "_bar", Recorded)
-    module = th.models.build("tabular-mlp", digits.input_shape, digits.num_classes)
+    module = th.models.build(
+        "tabular-mlp", digits.input_shape, digits.num_classes, steps=digits.training_steps
+    )
     config = th.models.TrainConfig(epochs=50, patience=1, learning_rate=0.3)
     result = th.models.train(module, digits, config, progress=True)
     (task,) = bars[0].progress.tasks

@@ -5,6 +5,7 @@ import pytest
 
 import thrifty as th
 from thrifty.datasets.idx import read_idx
+from thrifty.datasets.preprocess import Scale, Standardize
 from thrifty.errors import DataError, DatasetNotInstalled, UnknownDataset
 
 
@@ -12,9 +13,9 @@ def test_fashion_mnist_keeps_the_official_test_set(fashion):
     assert (len(fashion.train), len(fashion.val), len(fashion.test)) == (55_000, 5_000, 10_000)
     assert fashion.input_shape == (1, 28, 28)
     assert fashion.train.x.dtype == np.float32
-    assert fashion.train.x.min() >= 0.0 and fashion.train.x.max() <= 1.0
+    assert fashion.train.x.min() == 0.0 and fashion.train.x.max() == 255.0  # the pixels as given
     assert fashion.classes[9] == "Ankle boot"
-    assert fashion.describe()["preprocessing"] == [{"step": "scale", "factor": 1 / 255}]
+    assert fashion.training_steps == (Scale(1 / 255),)
 
 
 def test_fashion_mnist_missing_says_how_to_install(monkeypatch, tmp_path):
@@ -32,12 +33,23 @@ def test_splits_are_seeded(name):
     assert len(a.test) == pytest.approx(0.2 * total, abs=1)
 
 
-def test_standardize_is_fitted_on_train_only():
+def test_the_rows_stay_as_given_and_standardize_is_fitted_on_train_only():
+    from sklearn.datasets import load_breast_cancer
+
     data = th.datasets.load("breast-cancer")
-    assert np.allclose(data.train.x.mean(axis=0), 0, atol=1e-5)
-    assert not np.allclose(data.test.x.mean(axis=0), 0, atol=1e-5)
-    (step,) = data.preprocessing
-    assert step.to_dict()["step"] == "standardize" and len(step.to_dict()["mean"]) == 30
+    raw = load_breast_cancer().data.astype(np.float32)
+    rows = np.concatenate([data.train.x, data.val.x, data.test.x])
+    assert sorted(map(tuple, rows)) == sorted(map(tuple, raw))  # split, not changed
+    (step,) = data.training_steps
+    assert np.allclose(step.mean, data.train.x.mean(axis=0), rtol=1e-5)
+    assert not np.allclose(step.mean, data.test.x.mean(axis=0), rtol=1e-3)
+
+
+def test_images_standardize_with_one_mean_and_std():
+    x = np.random.default_rng(0).normal(3.0, 2.0, size=(500, 1, 8, 8)).astype(np.float32)
+    step = Standardize.fit(x)
+    assert len(step.mean) == len(step.std) == 1
+    assert step.mean[0] == pytest.approx(3.0, abs=0.05) and step.std[0] == pytest.approx(2.0, 0.05)
 
 
 def _rows(n=200, seed=0):

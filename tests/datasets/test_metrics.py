@@ -91,7 +91,7 @@ def test_auc_needs_scores():
 
 def test_profile_and_training_use_the_metric():
     data = th.datasets.load("breast-cancer")
-    module = th.models.build("tabular-mlp", data.input_shape, 2)
+    module = th.models.build("tabular-mlp", data.input_shape, 2, steps=data.training_steps)
     th.models.train(module, data.with_metric("recall:malignant"), th.models.TrainConfig(epochs=3))
     cost = th.profile(module, data, metric="recall:malignant", timing_budget_s=0.01)
     assert cost.quality.metric == "recall:malignant"

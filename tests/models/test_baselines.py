@@ -27,7 +27,7 @@ def test_onnx_export_agrees_with_the_module(fashion):
     check is 1e-5 relative to the largest logit, and 1e-5 absolute on the softmax.
     """
     data = fashion
-    module = th.models.build("lenet-300-100", data.input_shape, 10)
+    module = th.models.build("lenet-300-100", data.input_shape, 10, steps=data.training_steps)
     result = th.models.train(module, data, th.models.TrainConfig(epochs=3))
     model = th.load(result.module, input_shape=data.input_shape)
     ort = th.open_session(model, device="cpu").run(data.test.x)

@@ -11,26 +11,16 @@ import pytest
 
 import thrifty as th
 import thrifty.optimize.search as search
-import thrifty.optimize.sensitivity as sensitivity
 from thrifty.errors import DataError
 from thrifty.optimize.result import EVEN, Optimized
 from thrifty.optimize.trial import Measured, Trial
 
-pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture(autouse=True)
-def small_search(monkeypatch, tmp_path):
-    monkeypatch.setattr(search, "SINGLES", ("quantize:int8-dynamic", "channels:0.5"))
-    monkeypatch.setattr(search, "GENTLER", ())
-    monkeypatch.setattr(search, "RUNGS", (1, 2))
-    monkeypatch.setattr(sensitivity, "TOLERANCES", (4,))  # one pruning strength
-    monkeypatch.setenv("THRIFTY_CACHE", str(tmp_path / "cache"))
+pytestmark = [pytest.mark.timeout(600), pytest.mark.usefixtures("small_search")]
 
 
 @pytest.fixture(scope="module")
 def model(digits, tmp_path_factory):
-    module = th.models.build("tabular-mlp", (64,), 10)
+    module = th.models.build("tabular-mlp", (64,), 10, steps=digits.training_steps)
     th.models.train(module, digits, th.models.TrainConfig(epochs=15))
     path = tmp_path_factory.mktemp("model") / "digits.onnx"
     th.load(module, input_shape=(64,)).save(path)

@@ -19,10 +19,11 @@ from thrifty.report.html import render
 pytestmark = pytest.mark.timeout(180)
 ROOT = Path(__file__).resolve().parents[2]
 ABOUT = {
-    "model": {"name": "lenet", "source": "models/lenet.onnx", "bytes": 1_066_800},
-    "data": {"name": "fashion-mnist", "source": "debian", "preprocessing": [
-        {"step": "scale", "factor": 1 / 255}, {"step": "standardize", "mean": [0.1] * 784}],
-        "rows": {"train": 54_000, "val": 6_000, "test": 10_000}},
+    "model": {"name": "lenet", "source": "models/lenet.onnx", "bytes": 1_066_800,
+              "preprocessing": [{"step": "scale", "factor": 1 / 255},
+                                {"step": "standardize", "mean": [0.1] * 784}]},
+    "data": {"name": "fashion-mnist", "source": "debian", "preprocessing": [],
+             "rows": {"train": 54_000, "val": 6_000, "test": 10_000}},
     "metric": "accuracy", "pricing": "same-zone",
     "workload": {"inferences_per_month": 5e8, "replicas": 12, "deploys_per_month": 4,
                  "versions_kept": 10},
@@ -66,7 +67,8 @@ def test_the_page_says_what_it_is_about(report):
     page = render(report)
     assert "<h1>thrifty optimize: lenet</h1>" in page
     for fact in ("models/lenet.onnx", "1,066,800 bytes", "fashion-mnist", "54,000 training",
-                 "6,000 validation", "10,000 test rows", "scale (factor 0.00392157)",
+                 "6,000 validation", "10,000 test rows", "preprocessing: none (rows as given)",
+                 "its first layer applies scale (factor 0.00392157)",
                  "standardize (mean: 784 values)", "the same-zone pricing profile",
                  "500,000,000 inferences a month on 12 replicas", "4 deploys",
                  "10 versions kept", "412 s used of a 600 s time budget", "AMD EPYC 7B13",

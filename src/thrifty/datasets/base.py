@@ -33,8 +33,9 @@ class Split:
 class Dataset:
     """Train, validation and test splits, and everything needed to reproduce them.
 
-    ``preprocessing`` lists the steps applied to the raw inputs, with the numbers they were fitted
-    with (on the training split only), so the same steps can be applied to new rows at inference.
+    The splits hold the rows as the user gave them. ``training_steps`` is the preprocessing
+    fitted (on the training split only) for a model thrifty trains on this data, which applies
+    it in its first layers (``thrifty.models.preprocessing``): no other model sees it.
     """
 
     name: str
@@ -46,7 +47,7 @@ class Dataset:
     seed: int
     classes: tuple[str, ...] | None = None
     features: tuple[str, ...] | None = None
-    preprocessing: tuple[Step, ...] = field(default=())
+    training_steps: tuple[Step, ...] = field(default=())
     scoring: str | None = None  # the quality metric, when not the task's default
 
     @property
@@ -80,6 +81,5 @@ class Dataset:
             "input_shape": list(self.input_shape),
             "classes": list(self.classes) if self.classes else None,
             "rows": {"train": len(self.train), "val": len(self.val), "test": len(self.test)},
-            "preprocessing": [step.to_dict() for step in self.preprocessing],
             "metric": self.metric.spec,
         }

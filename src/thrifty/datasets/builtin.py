@@ -46,10 +46,10 @@ def fashion_mnist(seed: int = 0) -> Dataset:
             "`sudo apt-get install dataset-fashion-mnist`, or set THRIFTY_FASHION_MNIST_DIR to a "
             "folder holding its four IDX .gz files, or use --data digits"
         )
-    scale = Scale(1 / 255)
 
     def images(part: str) -> np.ndarray:
-        return scale.apply(read_idx(folder / f"{part}-images-idx3-ubyte.gz")[:, None, :, :])
+        pixels = read_idx(folder / f"{part}-images-idx3-ubyte.gz")[:, None, :, :]
+        return pixels.astype(np.float32)  # 0..255, as the files hold them
 
     def labels(part: str) -> np.ndarray:
         return read_idx(folder / f"{part}-labels-idx1-ubyte.gz").astype(np.int64)
@@ -66,7 +66,7 @@ def fashion_mnist(seed: int = 0) -> Dataset:
         source=str(folder),
         seed=seed,
         classes=FASHION_MNIST_CLASSES,
-        preprocessing=(scale,),
+        training_steps=(Scale(1 / 255),),
     )
 
 
@@ -75,15 +75,14 @@ def digits(seed: int = 0) -> Dataset:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    scale = Scale(1 / 16)
     return from_rows(
         "digits",
-        scale.apply(bunch.data),
+        bunch.data.astype(np.float32),
         bunch.target.astype(np.int64),
         seed,
         source="sklearn.datasets.load_digits",
         classes=tuple(str(c) for c in bunch.target_names),
-        steps=(scale,),
+        steps=(Scale(1 / 16),),
     )
 
 

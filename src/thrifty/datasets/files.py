@@ -31,10 +31,10 @@ def from_file(path: Path, *, target: str | None, task: Task | None, seed: int) -
         y = y.astype(np.int64)
     else:
         y = _numeric(y, f"{path}: the target").astype(np.float32)
-    steps: tuple[Step, ...] = ()
-    if x.dtype == np.uint8 and x.ndim > 2:  # 8-bit images: pixels to [0, 1]
-        scale = Scale(1 / 255)
-        steps, x = (scale,), scale.apply(x)
+    # the rows stay as given; a model thrifty trains on them scales 8-bit images' pixels to
+    # [0, 1], and standardizes anything else, in its first layers
+    images = x.dtype == np.uint8 and x.ndim > 2
+    steps: tuple[Step, ...] = (Scale(1 / 255),) if images else ()
     return from_rows(
         path.stem,
         _numeric(x, f"{path}: the inputs").astype(np.float32),
@@ -45,7 +45,7 @@ def from_file(path: Path, *, target: str | None, task: Task | None, seed: int) -
         classes=classes,
         features=features,
         steps=steps,
-        standardize=not steps,
+        standardize=not images,
     )
 
 

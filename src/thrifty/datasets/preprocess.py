@@ -1,7 +1,10 @@
-"""Preprocessing steps: part of a data set's description, not hidden inside a loader.
+"""Preprocessing for the models thrifty trains: part of a data set's description, and of the
+model's graph, never of the rows.
 
-Each step is fitted on the training split only and records its numbers, so it can be shown in a
-report and applied unchanged to new rows at inference time.
+A data set's rows stay as the user gave them, so every model thrifty measures, and every file it
+writes, takes the inputs the user will feed it. A model thrifty trains from scratch learns better
+on scaled inputs, so the data set carries the steps fitted for it (on the training split only)
+and the trained model applies them in its first layers (``thrifty.models.preprocessing``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import numpy as np
 
 
 class Step(Protocol):
-    def apply(self, x: np.ndarray) -> np.ndarray: ...
     def to_dict(self) -> dict[str, Any]: ...
 
 
@@ -23,32 +25,29 @@ class Scale:
 
     factor: float
 
-    def apply(self, x: np.ndarray) -> np.ndarray:
-        return (x.astype(np.float32) * np.float32(self.factor)).astype(np.float32)
-
     def to_dict(self) -> dict[str, Any]:
         return {"step": "scale", "factor": self.factor}
 
 
 @dataclass(frozen=True)
 class Standardize:
-    """``(x - mean) / std`` per feature, with mean and std measured on the training split."""
+    """``(x - mean) / std``, with mean and std measured on the training split.
+
+    Per feature for rows of features; over all values for images and other samples of more
+    than one axis, whose values share one scale (a per-pixel mean would be a weight the size
+    of an image, which pruning and sharing would mistake for a layer's).
+    """
 
     mean: tuple[float, ...]
     std: tuple[float, ...]
 
     @classmethod
     def fit(cls, x: np.ndarray) -> Standardize:
-        mean = x.astype(np.float64).mean(axis=0)
-        std = x.astype(np.float64).std(axis=0)
+        values = x.astype(np.float64)
+        values = values if values.ndim == 2 else values.reshape(-1, 1)
+        mean, std = values.mean(axis=0), values.std(axis=0)
         std[std == 0] = 1.0  # a constant feature stays constant instead of dividing by zero
-        return cls(tuple(float(v) for v in mean.ravel()), tuple(float(v) for v in std.ravel()))
-
-    def apply(self, x: np.ndarray) -> np.ndarray:
-        shape = (1, *x.shape[1:])
-        mean = np.asarray(self.mean, dtype=np.float32).reshape(shape)
-        std = np.asarray(self.std, dtype=np.float32).reshape(shape)
-        return ((x.astype(np.float32) - mean) / std).astype(np.float32)
+        return cls(tuple(float(v) for v in mean), tuple(float(v) for v in std))
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": "standardize", "mean": list(self.mean), "std": list(self.std)}

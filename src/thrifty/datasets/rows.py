@@ -1,4 +1,5 @@
-"""Turn plain rows (``x``, ``y``) into a Dataset: split, then fit preprocessing on train only."""
+"""Turn plain rows (``x``, ``y``) into a Dataset: split them, and fit on the training split what
+a model thrifty trains on them should apply first."""
 
 from __future__ import annotations
 
@@ -22,12 +23,14 @@ def from_rows(
     steps: tuple[Step, ...] = (),
     standardize: bool = False,
 ) -> Dataset:
-    """Split rows 65/15/20 (stratified for classification) and, if asked, standardize them."""
+    """Split rows 65/15/20 (stratified for classification), keeping them as given.
+
+    ``steps`` (and with ``standardize``, a :class:`Standardize` fitted on the training split) are
+    what a model thrifty trains on these rows applies in its first layers.
+    """
     train, val, test = three_way(x, y, seed=seed, stratify=task == "classification")
     if standardize:
-        step = Standardize.fit(train[0])
-        steps = (*steps, step)
-        train, val, test = ((step.apply(a), b) for a, b in (train, val, test))
+        steps = (*steps, Standardize.fit(train[0]))
     return Dataset(
         name=name,
         task=task,
@@ -38,5 +41,5 @@ def from_rows(
         seed=seed,
         classes=classes,
         features=features,
-        preprocessing=steps,
+        training_steps=steps,
     )

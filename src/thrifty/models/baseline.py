@@ -26,7 +26,9 @@ def train_baseline(
 ) -> dict[str, Any]:
     """Train zoo model ``name`` on ``data``, write it to ``output`` (ONNX), and say how it did.
 
-    The test score is measured on the written ONNX file in ONNX Runtime, as it will be deployed.
+    The model applies the data's ``training_steps`` in its first layer, so the ONNX file takes
+    the rows as given. The test score is measured on the written ONNX file in ONNX Runtime, as it
+    will be deployed.
     """
     from thrifty.measure.quality import measure_quality
     from thrifty.predict.session import open_session
@@ -36,7 +38,7 @@ def train_baseline(
         data = load_data(data, target=target, seed=seed)
     outputs = data.num_classes or 1
     result = train(
-        build(name, data.input_shape, outputs, seed=seed),
+        build(name, data.input_shape, outputs, steps=data.training_steps, seed=seed),
         data,
         TrainConfig(epochs=epochs, patience=patience, seed=seed),
         progress=progress and f"training {name}",

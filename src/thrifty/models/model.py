@@ -11,6 +11,8 @@ import numpy as np
 from thrifty.atomic import write_atomic
 from thrifty.errors import DataMismatch
 
+PREPROCESSING = "thrifty.preprocessing"  # the ONNX metadata property naming a graph's first steps
+
 if TYPE_CHECKING:
     import onnx
     from torch import nn
@@ -49,6 +51,15 @@ class Model:
         outputs = list(self.proto.graph.output)
         scores = [o for o in outputs if o.type.tensor_type.elem_type in floats]
         return (scores or outputs)[0].name
+
+    @property
+    def preprocessing(self) -> list[dict[str, Any]]:
+        """The preprocessing the graph applies to its inputs first, as recorded when thrifty
+        trained it (``[]`` for a model whose graph records none: it takes its inputs as is)."""
+        import json
+
+        props = {p.key: p.value for p in self.proto.metadata_props}
+        return json.loads(props.get(PREPROCESSING, "[]"))
 
     def to_bytes(self) -> bytes:
         return self.proto.SerializeToString()

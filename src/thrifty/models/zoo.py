@@ -7,12 +7,16 @@ read the same in PyTorch and in the exported graph.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from math import prod
+from typing import TYPE_CHECKING
 
 from torch import nn
 
 from thrifty.errors import DataMismatch, UnknownModel
+
+if TYPE_CHECKING:
+    from thrifty.datasets.preprocess import Step
 
 
 def lenet_300_100(input_shape: tuple[int, ...], outputs: int) -> nn.Module:
@@ -75,11 +79,24 @@ ZOO: dict[str, Callable[[tuple[int, ...], int], nn.Module]] = {
 }
 
 
-def build(name: str, input_shape: tuple[int, ...], outputs: int, *, seed: int = 0) -> nn.Module:
-    """A freshly initialised zoo model for samples of ``input_shape`` and ``outputs`` outputs."""
+def build(
+    name: str,
+    input_shape: tuple[int, ...],
+    outputs: int,
+    *,
+    steps: Sequence[Step] = (),
+    seed: int = 0,
+) -> nn.Module:
+    """A freshly initialised zoo model for samples of ``input_shape`` and ``outputs`` outputs.
+
+    ``steps``: the preprocessing it applies first, in its graph (a data set's
+    ``training_steps``), so that it takes the rows as the user gives them.
+    """
     import torch
+
+    from thrifty.models.preprocessing import with_preprocessing
 
     if name not in ZOO:
         raise UnknownModel(f"unknown model {name!r}: the zoo has {', '.join(sorted(ZOO))}")
     torch.manual_seed(seed)
-    return ZOO[name](tuple(input_shape), outputs)
+    return with_preprocessing(ZOO[name](tuple(input_shape), outputs), steps)

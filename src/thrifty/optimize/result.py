@@ -97,10 +97,12 @@ class Optimized:
 
 
 def describe_run(model, data, pricing, workload, time_budget: float, seconds: float) -> dict:
-    """What a report is about, for the page's head: the model, the data and how it was
-    prepared, the metric, the prices and workload, the time budget and the seconds the search
-    took of it, the machine it was measured on (its vector instructions decide what int8
-    gains), thrifty's version and the date."""
+    """What a report is about, for the page's head: the model (and the preprocessing its graph
+    applies first, if thrifty trained it); the data, which is never preprocessed (every candidate
+    is measured on the rows as given, so its ``preprocessing`` is empty); the metric, the prices
+    and workload, the time budget and the seconds the search took of it, the machine it was
+    measured on (its vector instructions decide what int8 gains), thrifty's version and the
+    date."""
     from datetime import UTC, datetime
 
     import thrifty
@@ -108,8 +110,16 @@ def describe_run(model, data, pricing, workload, time_budget: float, seconds: fl
 
     described = data.describe()
     return {
-        "model": {"name": model.name, "source": model.source, "bytes": len(model.to_bytes())},
-        "data": {key: described[key] for key in ("name", "source", "rows", "preprocessing")},
+        "model": {
+            "name": model.name,
+            "source": model.source,
+            "bytes": len(model.to_bytes()),
+            "preprocessing": model.preprocessing,
+        },
+        "data": {
+            **{key: described[key] for key in ("name", "source", "rows")},
+            "preprocessing": [],
+        },
         "metric": data.metric.spec,
         "pricing": pricing.name,
         "workload": asdict(workload),

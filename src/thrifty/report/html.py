@@ -65,11 +65,13 @@ def _about(about: dict[str, Any]) -> str:
                 "record the model, data, prices and machine it was made with.</p>")  # fmt: skip
     model, data, work, machine = about["model"], about["data"], about["workload"], about["machine"]
     rows = data["rows"]
-    steps = "; ".join(_step(step) for step in data["preprocessing"]) or "none"
+    steps = "; ".join(_step(step) for step in data["preprocessing"]) or "none (rows as given)"
+    first = "; ".join(_step(step) for step in model.get("preprocessing", []))
     vector = " ".join(machine["vector"]) or "none of AVX2, AVX-512 or NEON"
     facts = [
         ("model", f"{escape(model['name'])} ({escape(model['source'])}), "
-                  f"{model['bytes']:,} bytes as ONNX"),
+                  f"{model['bytes']:,} bytes as ONNX"
+                  + (f"; its first layer applies {escape(first)}" if first else "")),
         ("data", f"{escape(data['name'])} ({escape(data['source'])}): {rows['train']:,} "
                  f"training, {rows['val']:,} validation and {rows['test']:,} test rows; "
                  f"preprocessing: {escape(steps)}"),
