@@ -8,7 +8,8 @@
     │   ├── UnknownModel                  a name that is not in the reference zoo
     │   ├── PickleRefused                 .pt/.pth/.pkl: opening a pickle can run code
     │   ├── CorruptModel                  the ONNX checker or the parser refused it
-    │   └── UnsafeModel                   external data outside the folder, unsafe Keras config
+    │   ├── UnsafeModel                   external data outside the folder, unsafe Keras config
+    │   └── NotApplicable                 a technique with nothing to act on in this model
     ├── DataError (ValueError)            data that cannot be used
     │   ├── DatasetNotInstalled           a named data set whose files are not on this machine
     │   ├── UnknownDataset                a name that is neither a bundled set nor a file
@@ -74,6 +75,11 @@ class CorruptModel(ModelError):
 
 class UnsafeModel(ModelError):
     """The file points outside its folder or asks to run code."""
+
+
+class NotApplicable(ModelError):
+    """A technique this model gives nothing to act on (structured pruning without Linear or Conv
+    layers, fine-tuning a graph PyTorch cannot run): the optimizer skips it and says why."""
 
 
 class DataError(ThriftyError, ValueError):

@@ -242,3 +242,34 @@ def test_a_trial_cut_short_by_the_deadline_is_measured_but_not_cached(model, dig
     assert not (folder / "measured.json").exists()  # a longer search tunes it in full
     whole = measure(loaded, digits, trial, pricing, workload, None)
     assert not whole.cut_short and (folder / "measured.json").is_file()
+
+
+def test_a_recipe_that_does_not_apply_is_dropped_and_the_search_goes_on(monkeypatch):
+    monkeypatch.setattr(search, "RUNGS", (1, 10))
+    asked = []
+
+    def run(trial: Trial) -> Measured | None:  # channels finds no Linear or Conv layer
+        asked.append(trial.recipe)
+        if trial.recipe.startswith("channels:"):
+            return None
+        return Measured(trial, 0.9, 0.9, "accuracy", 100, 1.0, 1.0, 0.1, {"bandwidth_usd": 0.0},
+                        1.0, None)  # fmt: skip
+
+    base = measured("", 0.9, 2.0, 1000)
+    groups = [["channels:0.5", "quantize:int8-dynamic"], ["prune:0.8"]]
+    tried = search.successive_halving(run, base, groups, 0.5, "money", deadline=1e9)
+    assert asked.count("channels:0.5") == 1  # not asked again at the next rung
+    assert not [r for r in asked if r.startswith("channels:") and "," in r]  # nor combined
+    assert Trial("prune:0.8", 10) in [m.trial for m in tried]  # the next group still runs
+
+
+def test_the_report_says_what_was_not_tried_and_why():
+    from thrifty.report.text import optimize_view
+
+    base = measured("", 0.9, 2.0, 1000)
+    why = "channels pruning needs Linear or Conv layers"
+    found = Optimized(base, [], 0.5, "money", not_applicable={"channels:0.5": why})
+    assert json.loads(json.dumps(found.to_json(), default=str))["not_applicable"] == {
+        "channels:0.5": why
+    }
+    assert f"Not tried: channels:0.5 ({why})" in optimize_view(found).caption

@@ -143,3 +143,10 @@ def test_a_real_browser_draws_it(report, tmp_path):
         capture_output=True, timeout=120,
     )  # fmt: skip
     assert shot.is_file() and shot.stat().st_size > 20_000  # a page with charts, not a blank
+
+
+def test_the_page_lists_what_did_not_apply(report):
+    report["not_applicable"] = {"channels:0.5": "channels pruning needs Linear or Conv layers"}
+    page = render(report)
+    assert "<code>channels:0.5</code>: channels pruning needs Linear or Conv layers" in page
+    assert "Not tried" not in render({**report, "not_applicable": {}})

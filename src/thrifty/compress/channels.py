@@ -20,7 +20,7 @@ import torch
 
 from thrifty.compress.finetune import recover
 from thrifty.compress.registry import handles, register
-from thrifty.errors import DataError
+from thrifty.errors import DataError, NotApplicable
 
 EXAMPLE_ROWS = 8  # the dependency graph is traced from one forward pass; only shapes matter
 
@@ -41,7 +41,7 @@ def channels(module, config: Channels, context):
 
     layers = _prunable(module)
     if not layers:
-        raise DataError(
+        raise NotApplicable(
             "channels pruning needs Linear or Conv layers (Gemm or Conv nodes in an ONNX "
             f"graph); {type(module).__name__} has none: use prune instead"
         )

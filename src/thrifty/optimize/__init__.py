@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from thrifty.errors import DataError
+from thrifty.errors import DataError, NotApplicable
 from thrifty.optimize import search
 from thrifty.optimize.result import Optimized, describe_run
 from thrifty.optimize.sensitivity import prune_strengths, sensitivity_table
@@ -63,8 +63,14 @@ def optimize(
     pricing = load_pricing(pricing) if not hasattr(pricing, "name") else pricing
     workload = workload or Workload()
 
+    not_applicable: dict[str, str] = {}  # recipe -> why it was not tried
+
     def run(trial: Trial):
-        result = measure(model, data, trial, pricing, workload, finetune, objective, deadline)
+        try:
+            result = measure(model, data, trial, pricing, workload, finetune, objective, deadline)
+        except NotApplicable as why:
+            not_applicable[trial.recipe] = str(why)
+            return None
         if progress is not None:
             progress(result)
         return result
@@ -77,7 +83,7 @@ def optimize(
     seconds = time.monotonic() - started
     result = Optimized(
         baseline, candidates, max_drop, objective, sensitivity_table(scanned, data.metric),
-        describe_run(model, data, pricing, workload, time_budget, seconds),
+        describe_run(model, data, pricing, workload, time_budget, seconds), not_applicable,
     )  # fmt: skip
     if out is not None:
         result.write(Path(out))

@@ -21,6 +21,7 @@ class Optimized:
     objective: str
     sensitivity: list[dict[str, Any]] = field(default_factory=list)  # per layer, pruned alone
     about: dict[str, Any] = field(default_factory=dict)  # what was optimized, how: describe_run
+    not_applicable: dict[str, str] = field(default_factory=dict)  # recipe -> why not tried
 
     @property
     def within(self) -> list[Measured]:
@@ -74,6 +75,7 @@ class Optimized:
             "baseline": {**self.baseline.to_json(), "pareto": id(self.baseline) in front},
             "best": self.best.to_json(),
             "sensitivity": self.sensitivity,
+            "not_applicable": self.not_applicable,
             "candidates": [
                 {**c.to_json(), "drop_validation": c.drop(self.baseline),
                  "drop_test": c.drop(self.baseline, "test"), "pareto": id(c) in front,

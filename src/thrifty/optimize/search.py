@@ -111,7 +111,7 @@ def _strength(recipe: str) -> float:
 
 
 def successive_halving(
-    run: Callable[[Trial], Measured],
+    run: Callable[[Trial], Measured | None],
     baseline: Measured,
     groups: list[list[str]],
     max_drop: float,
@@ -120,8 +120,10 @@ def successive_halving(
 ) -> list[Measured]:
     """Every candidate measured, in the order tried, within the time left before ``deadline``
     (a trial that would overrun it by what it took at the rung before is skipped); each group
-    of recipes is halved through the rungs before the next starts."""
+    of recipes is halved through the rungs before the next starts. ``run`` gives None for a
+    recipe that does not apply to the model: it is dropped, and nothing is combined with it."""
     measured: dict[Trial, Measured] = {}
+    inapplicable: set[str] = set()
     earlier: list[str] = []  # the groups before: their last rung's, within budget, cheapest first
     for recipes in groups:
         recipes = cross(recipes, earlier)
@@ -131,10 +133,16 @@ def successive_halving(
                 if time.monotonic() > deadline:
                     return list(measured.values())
                 trial = Trial(recipe, epochs if _trains(recipe) else 0)
+                if recipe in inapplicable:
+                    continue
                 if trial not in measured:
                     if time.monotonic() + _expected(trial, measured) > deadline:
                         continue  # would overrun the budget: a quicker one may still fit
-                    measured[trial] = run(trial)
+                    result = run(trial)
+                    if result is None:
+                        inapplicable.add(recipe)
+                        continue
+                    measured[trial] = result
                 results.append(measured[trial])
             recipes = combine(promoted(results, baseline, max_drop, objective), earlier)
         within = [r for r in results if r.drop(baseline) <= max_drop + TOLERANCE]

@@ -26,7 +26,11 @@ def render(report: dict[str, Any]) -> str:
     sections = [
         _head(report),
         "<h2>Before and after</h2>" + _before_after(base, best),
-        "<h2>Every candidate</h2>" + _pareto(report) + _rule(report) + _candidates(report),
+        "<h2>Every candidate</h2>"
+        + _pareto(report)
+        + _rule(report)
+        + _candidates(report)
+        + _not_applicable(report.get("not_applicable", {})),
         "<h2>Monthly bill by category</h2>" + _bill_chart(base, best),
         "<h2>How the chosen model runs cheapest</h2>" + _deployments(best),
         "<h2>The chosen model, layer by layer</h2>" + _layers(best) + _tensors(best),
@@ -49,6 +53,12 @@ def _head(report: dict[str, Any]) -> str:
         f"quality (validation split), every candidate measured as deployed. Chosen recipe: "
         f"<code>{escape(recipe)}</code>.</p>" + _about(about)
     )
+
+
+def _not_applicable(skipped: dict[str, str]) -> str:
+    """The recipes the model gave nothing to act on, and why: not tried, so not in the table."""
+    items = "".join(f"<li><code>{escape(r)}</code>: {escape(w)}</li>" for r, w in skipped.items())
+    return f"<p>Not tried, as they do not apply to this model:</p><ul>{items}</ul>" if items else ""
 
 
 def _budget(report: dict[str, Any]) -> str:

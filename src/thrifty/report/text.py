@@ -186,7 +186,8 @@ def optimize_view(found) -> NamedRows:
         "measured as deployed",
         caption="* chosen: the cheapest within the budget by its validation drop, which "
         "decides; the test split is reported, never used to choose. P on the Pareto front "
-        "(quality, objective, bytes). Epochs 'cut': the time budget ended its fine-tuning.",
+        "(quality, objective, bytes). Epochs 'cut': the time budget ended its fine-tuning."
+        + "".join(f" Not tried: {recipe} ({why})" for recipe, why in found.not_applicable.items()),
     )
     for column in ("", "recipe", "epochs", f"test {metric.spec}", "drop val", "drop test",
                    "bytes", "$ / million", "runs as"):  # fmt: skip
