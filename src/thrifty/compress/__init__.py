@@ -24,6 +24,7 @@ from thrifty.compress.quantize import Quantize
 from thrifty.compress.recipe import parse_recipe, recipe_text
 from thrifty.compress.registry import REGISTRY, Context
 from thrifty.compress.share import Share
+from thrifty.datasets.samples import feed, take
 from thrifty.errors import DataError
 from thrifty.verbs import make_callable
 
@@ -78,7 +79,11 @@ def compress(
         result = with_weights(model, module)
     else:
         result = from_module(
-            module, _sample_shape(model, data), name=model.name, source=model.source
+            module,
+            _example(model, data),
+            name=model.name,
+            source=model.source,
+            output=model.output_name,
         )
     for step in steps:
         if _handler(step).stage == "onnx":
@@ -93,7 +98,11 @@ def _handler(step):
     return REGISTRY[type(step)]
 
 
-def _sample_shape(model, data) -> tuple[int, ...]:
+def _example(model, data):
+    """What the compressed module is exported for: the shape of one sample, or a batch of the
+    data's named inputs."""
+    if data.input_shape is None:
+        return feed(take(data.train.x, slice(0, 2)))
     shape = model.input_shape
     return data.input_shape if None in shape else tuple(shape)
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from thrifty.compress.finetune import recover
 from thrifty.compress.registry import handles, register
+from thrifty.datasets.samples import feed, take
 from thrifty.errors import DataError, NotApplicable
+from thrifty.models.feeding import forward, to_tensors
 
 EXAMPLE_ROWS = 8  # the dependency graph is traced from one forward pass; only shapes matter
 
@@ -45,7 +46,7 @@ def channels(module, config: Channels, context):
             "channels pruning needs Linear or Conv layers (Gemm or Conv nodes in an ONNX "
             f"graph); {type(module).__name__} has none: use prune instead"
         )
-    example = torch.from_numpy(np.ascontiguousarray(context.data.train.x[:EXAMPLE_ROWS]))
+    example = to_tensors(feed(take(context.data.train.x, slice(0, EXAMPLE_ROWS))))
     pruner = tp.pruner.BasePruner(
         module,
         example,
@@ -72,7 +73,7 @@ def _output_layer(module, layers: list, example):
     hooks = [layer.register_forward_hook(lambda m, i, o: ran.append(m)) for layer in layers]
     try:
         with torch.no_grad():
-            module.eval()(example)
+            forward(module.eval(), example)
     finally:
         for hook in hooks:
             hook.remove()

@@ -21,6 +21,7 @@ import torch
 from thrifty.compress.finetune import recover
 from thrifty.compress.registry import handles, register
 from thrifty.compress.weights import Weight, bake, weights
+from thrifty.datasets import samples
 from thrifty.errors import DataError
 
 GRID = (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99)
@@ -135,8 +136,8 @@ def _scan_key(module, data) -> str:
     for name, tensor in module.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    for array in (data.val.x, data.val.y):
-        digest.update(np.ascontiguousarray(array).tobytes())
+    for rows in (data.val.x, data.val.y):
+        samples.digest(digest, rows)
     return digest.hexdigest()
 
 

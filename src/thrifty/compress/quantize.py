@@ -37,8 +37,9 @@ from typing import Literal
 import numpy as np
 
 from thrifty.compress.registry import handles, register
+from thrifty.datasets.samples import batches, feed, take
 from thrifty.errors import DataError, ModelError
-from thrifty.models.model import Model
+from thrifty.models.model import Model, bind
 
 MODES = ("fp16", "int8-dynamic", "int8-static")
 CALIBRATION_ROWS = 512  # MinMax ranges settle within a few hundred samples on small models
@@ -138,11 +139,9 @@ class Calibration:
         x = context.data.train.x
         rng = np.random.default_rng(context.finetune.seed)
         rows = rng.choice(len(x), size=min(len(x), CALIBRATION_ROWS), replace=False)
-        sample = model.fit_inputs(np.ascontiguousarray(x[np.sort(rows)], dtype=np.float32))
-        self.batches = iter(
-            {model.input_name: sample[start : start + CALIBRATION_BATCH]}
-            for start in range(0, len(sample), CALIBRATION_BATCH)
-        )
+        sample = model.fit_inputs(take(x, np.sort(rows)))
+        dtypes = model.input_dtypes
+        self.batches = iter(bind(dtypes, feed(part)) for part in batches(sample, CALIBRATION_BATCH))
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self.batches, None)
@@ -152,10 +151,10 @@ def _check_runs(model: Model, context) -> None:
     """Refuse to hand on a graph that ONNX Runtime cannot load or run."""
     import onnxruntime as ort
 
-    x = model.fit_inputs(np.ascontiguousarray(context.data.train.x[:8], dtype=np.float32))
+    x = model.fit_inputs(take(context.data.train.x, slice(0, 8)))
     try:
         session = ort.InferenceSession(model.to_bytes(), providers=["CPUExecutionProvider"])
-        session.run(None, {model.input_name: x})
+        session.run(None, bind(model.input_dtypes, feed(x)))
     except Exception as error:  # ORT raises its own types, one per failure kind
         raise ModelError(
             f"the quantized graph of {model.name!r} does not run in ONNX Runtime ({error}); "

@@ -9,24 +9,32 @@ import numpy as np
 
 from thrifty.datasets.metrics import DEFAULT, Metric, parse
 from thrifty.datasets.preprocess import Step
+from thrifty.datasets.samples import Samples, feed, sample_shape, take
+from thrifty.datasets.samples import describe as describe_samples
 
 Task = Literal["classification", "regression"]
 
 
 @dataclass(frozen=True)
 class Split:
-    """Inputs ``x`` (float32, one row per sample) and targets ``y`` of one split."""
+    """Samples ``x`` and targets ``y`` of one split, one row per sample.
 
-    x: np.ndarray
+    ``x`` is one array (the simple case) or several named inputs of any dtype
+    (``thrifty.datasets.samples``); ``y`` is class indices, values, or vectors (N x k).
+    """
+
+    x: Samples
     y: np.ndarray
 
     def __len__(self) -> int:
         return len(self.x)
 
     def batches(self, size: int):
-        """Yield ``(x, y)`` slices of at most ``size`` rows, in order."""
+        """Yield ``(x, y)`` slices of at most ``size`` rows, in order, ``x`` as a model is fed
+        it (an array, or arrays by input name)."""
         for start in range(0, len(self.x), size):
-            yield self.x[start : start + size], self.y[start : start + size]
+            rows = slice(start, start + size)
+            yield feed(take(self.x, rows)), self.y[rows]
 
 
 @dataclass(frozen=True)
@@ -51,9 +59,9 @@ class Dataset:
     scoring: str | None = None  # the quality metric, when not the task's default
 
     @property
-    def input_shape(self) -> tuple[int, ...]:
-        """The shape of one sample, without the batch axis."""
-        return tuple(self.train.x.shape[1:])
+    def input_shape(self) -> tuple[int, ...] | None:
+        """The shape of one sample, without the batch axis; None for samples of named inputs."""
+        return sample_shape(self.train.x)
 
     @property
     def num_classes(self) -> int | None:
@@ -78,7 +86,7 @@ class Dataset:
             "task": self.task,
             "source": self.source,
             "seed": self.seed,
-            "input_shape": list(self.input_shape),
+            "inputs": describe_samples(self.train.x),
             "classes": list(self.classes) if self.classes else None,
             "rows": {"train": len(self.train), "val": len(self.val), "test": len(self.test)},
             "metric": self.metric.spec,

@@ -1,4 +1,5 @@
-"""Users' own data: ``.npz`` (arrays ``x``, ``y``), ``.csv`` and ``.parquet`` with a target."""
+"""Users' own data: ``.npz`` (arrays ``x`` and ``y``, or one array per named input and ``y``),
+``.csv`` and ``.parquet`` with a target."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 from thrifty.datasets.base import Dataset, Task
 from thrifty.datasets.preprocess import Scale, Step
 from thrifty.datasets.rows import from_rows
+from thrifty.datasets.samples import Named
 from thrifty.errors import DataError
 
 SUFFIXES = (".npz", ".csv", ".parquet")
@@ -31,6 +33,8 @@ def from_file(path: Path, *, target: str | None, task: Task | None, seed: int) -
         y = y.astype(np.int64)
     else:
         y = _numeric(y, f"{path}: the target").astype(np.float32)
+    if isinstance(x, Named):  # inputs by name, of their own dtypes: as given, nothing fitted
+        return from_rows(path.stem, x, y, seed, source=str(path), task=task, classes=classes)
     # the rows stay as given; a model thrifty trains on them scales 8-bit images' pixels to
     # [0, 1], and standardizes anything else, in its first layers
     images = x.dtype == np.uint8 and x.ndim > 2
@@ -51,19 +55,30 @@ def from_file(path: Path, *, target: str | None, task: Task | None, seed: int) -
 
 def _read_npz(path: Path):
     # allow_pickle=False: an .npz with object arrays would otherwise unpickle on read.
+    """``x`` (one array), or every array but ``y`` as inputs by name (``input_ids``, ...)."""
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            if "x" not in arrays or "y" not in arrays:
+            inputs = {name: arrays[name] for name in arrays.files if name != "y"}
+            if "y" not in arrays or not inputs:
                 raise DataError(
-                    f"{path} holds arrays {sorted(arrays.files)}; save inputs as 'x' and "
-                    "targets as 'y': np.savez(path, x=inputs, y=targets)"
+                    f"{path} holds arrays {sorted(arrays.files)}; save inputs as 'x' (or one "
+                    "array per model input, by its name) and targets as 'y': "
+                    "np.savez(path, x=inputs, y=targets)"
                 )
-            x, y = arrays["x"], arrays["y"]
+            y = arrays["y"]
     except (ValueError, OSError) as error:
         raise DataError(f"{path} is not a readable .npz file ({error})") from error
-    if len(x) != len(y):
-        raise DataError(f"{path}: x has {len(x)} rows but y has {len(y)}; they must match")
-    return x, y.reshape(len(y)), None
+    for name, array in inputs.items():
+        if len(array) != len(y):
+            raise DataError(
+                f"{path}: {name} has {len(array)} rows but y has {len(y)}; they must match"
+            )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]  # a column of targets
+    if y.ndim not in (1, 2):
+        raise DataError(f"{path}: y has shape {y.shape}; give one target or one vector a row")
+    x = inputs["x"] if list(inputs) == ["x"] else Named(inputs)
+    return x, y, None
 
 
 def _read_table(path: Path, target: str | None):
@@ -100,8 +115,10 @@ def _is_number(arrow_type) -> bool:
 
 
 def _infer_task(y: np.ndarray) -> Task:
-    """Integer, boolean and text targets are classes; floating-point targets are values."""
-    return "regression" if np.issubdtype(y.dtype, np.floating) else "classification"
+    """Integer, boolean and text targets are classes; floating-point targets and vectors (an
+    embedding a row, N x k) are values."""
+    vectors = y.ndim == 2
+    return "regression" if vectors or np.issubdtype(y.dtype, np.floating) else "classification"
 
 
 def _numeric(a: np.ndarray, what: str) -> np.ndarray:

@@ -180,12 +180,14 @@ def _auc(out: np.ndarray, y: np.ndarray, classes: int | None) -> float:
 
 
 def _values(out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The model's values shaped as the targets: one a row, or a vector a row (N x k)."""
     import numpy as np
 
     values = out.reshape(len(y), -1)
-    if values.shape[1] != 1:
+    width = 1 if y.ndim == 1 else y.shape[1]
+    if values.shape[1] != width:
         raise DataMismatch(
-            f"a regression model must give one value per row; it gives "
-            f"{values.shape[1]}: pass a regression model or classification data"
+            f"a regression model must give {width} value{'s' if width > 1 else ''} per row, as "
+            f"the targets have; it gives {values.shape[1]}: pass a model and targets that match"
         )
-    return values[:, 0].astype(np.float64)
+    return values.reshape(y.shape).astype(np.float64)

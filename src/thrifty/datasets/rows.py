@@ -7,12 +7,13 @@ import numpy as np
 
 from thrifty.datasets.base import Dataset, Split, Task
 from thrifty.datasets.preprocess import Standardize, Step
+from thrifty.datasets.samples import Samples
 from thrifty.datasets.split import three_way
 
 
 def from_rows(
     name: str,
-    x: np.ndarray,
+    x: Samples,
     y: np.ndarray,
     seed: int,
     *,
@@ -29,7 +30,7 @@ def from_rows(
     what a model thrifty trains on these rows applies in its first layers.
     """
     train, val, test = three_way(x, y, seed=seed, stratify=task == "classification")
-    if standardize:
+    if standardize and isinstance(x, np.ndarray):
         steps = (*steps, Standardize.fit(train[0]))
     return Dataset(
         name=name,

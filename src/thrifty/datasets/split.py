@@ -5,31 +5,31 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from thrifty.datasets.samples import Samples, take
 from thrifty.errors import DataError
 
 VAL_FRACTION = 0.15
 TEST_FRACTION = 0.2
 
 
-def three_way(x: np.ndarray, y: np.ndarray, *, seed: int, stratify: bool):
-    """Split rows into train / val / test (65% / 15% / 20%), stratified for classification."""
+def three_way(x: Samples, y: np.ndarray, *, seed: int, stratify: bool):
+    """Split rows into train / val / test (65% / 15% / 20%), stratified for classification;
+    ``x`` is an array or named inputs, split by the same rows."""
     if len(x) < 10:
         raise DataError(
             f"data has {len(x)} rows; thrifty needs at least 10 to split train/val/test"
         )
     labels = y if stratify and _stratifiable(y) else None
-    x_rest, x_test, y_rest, y_test = train_test_split(
-        x, y, test_size=TEST_FRACTION, random_state=seed, stratify=labels
+    rest, test = train_test_split(
+        np.arange(len(y)), test_size=TEST_FRACTION, random_state=seed, stratify=labels
     )
-    rest_labels = y_rest if labels is not None else None
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_rest,
-        y_rest,
+    train, val = train_test_split(
+        rest,
         test_size=VAL_FRACTION / (1 - TEST_FRACTION),
         random_state=seed,
-        stratify=rest_labels,
+        stratify=y[rest] if labels is not None else None,
     )
-    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
+    return tuple((take(x, rows), y[rows]) for rows in (train, val, test))
 
 
 def hold_out(x: np.ndarray, y: np.ndarray, *, size: int, seed: int, stratify: bool):

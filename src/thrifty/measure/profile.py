@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from math import prod
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from thrifty.datasets import Dataset, Split
 from thrifty.datasets.metrics import DEFAULT, parse
+from thrifty.datasets.samples import feed, sample_bytes, sample_shape, take
 from thrifty.errors import DataError
 from thrifty.measure.cost import Bandwidth, Compute, Cost, Storage
 from thrifty.measure.counts import count_layers
@@ -48,7 +48,7 @@ def profile(
     (650, 640)
     """
     part, scoring, classes, name = _held_out(data, split, metric)
-    model = load(model, input_shape=part.x.shape[1:]) if not isinstance(model, Model) else model
+    model = load(model, input_shape=sample_shape(part.x)) if not isinstance(model, Model) else model
     x = model.fit_inputs(part.x)
     with PeakMemory() as peak:
         session = open_session(model, runtime, device, threads)
@@ -58,7 +58,7 @@ def profile(
     layers = count_layers(model.proto)
     packed = model.metadata.get("packed_bytes")
     artifact, form = (packed, "thrifty") if packed else (len(model.to_bytes()), "onnx")
-    outputs = session.run(x[:1])
+    outputs = session.run(feed(take(x, slice(0, 1))))
     return Cost(
         model=model.name,
         compute=Compute(
@@ -72,7 +72,7 @@ def profile(
             tuple(getattr(session, "sparse_layers", ())),
         ),
         storage=Storage(artifact, sum(layer.params for layer in layers), form),
-        bandwidth=Bandwidth(artifact, 4 * prod(x.shape[1:]), 4 * int(outputs.size)),
+        bandwidth=Bandwidth(artifact, sample_bytes(x), int(outputs.nbytes)),
         quality=quality,
         layers=layers,
     )

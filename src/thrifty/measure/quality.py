@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from thrifty.datasets.metrics import Metric, score
+from thrifty.datasets.samples import Samples, batches, feed
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,9 @@ class Quality:
     split: str
 
 
-def predict_all(session, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    return np.concatenate(
-        [session.run(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-    )
+def predict_all(session, x: Samples, batch_size: int = 1024) -> np.ndarray:
+    """The session's outputs for every sample of ``x`` (an array, or named inputs), in order."""
+    return np.concatenate([session.run(feed(part)) for part in batches(x, batch_size)])
 
 
 def measure_quality(

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from thrifty.datasets.samples import Feed, Samples, feed, repeated, take
+
 BATCH_SIZES = (1, 8, 32, 128, 512)
 
 
@@ -32,7 +34,7 @@ class Throughput:
 
 def measure_latency(
     session,
-    x: np.ndarray,
+    x: Samples,
     *,
     warmup: int = 10,
     budget_s: float = 1.0,
@@ -40,7 +42,7 @@ def measure_latency(
     max_runs: int = 2000,
 ) -> Latency:
     """Time single-sample calls until ``budget_s`` has passed (at least ``min_runs`` of them)."""
-    sample = x[:1]
+    sample = feed(take(x, slice(0, 1)))
     for _ in range(warmup):
         session.run(sample)
     times: list[float] = []
@@ -54,7 +56,7 @@ def measure_latency(
 
 
 def measure_throughput(
-    session, x: np.ndarray, *, batch_sizes=BATCH_SIZES, budget_s: float = 0.25, repeats: int = 5
+    session, x: Samples, *, batch_sizes=BATCH_SIZES, budget_s: float = 0.25, repeats: int = 5
 ) -> Throughput:
     """Find the batch size with the most samples/s, then time it ``repeats`` more times."""
     by_batch = {size: _rate(session, _batch(x, size), budget_s) for size in batch_sizes}
@@ -64,18 +66,17 @@ def measure_throughput(
     return Throughput(median, best, (rates[-1] - rates[0]) / median, repeats, by_batch)
 
 
-def _rate(session, batch: np.ndarray, budget_s: float) -> float:
+def _rate(session, batch: Feed, budget_s: float) -> float:
     """Samples per second over as many calls as fit in ``budget_s`` (at least 3), after one."""
+    rows = len(batch) if isinstance(batch, np.ndarray) else len(next(iter(batch.values())))
     session.run(batch)
     calls, start = 0, time.perf_counter()
     while calls < 3 or time.perf_counter() - start < budget_s:
         session.run(batch)
         calls += 1
-    return calls * len(batch) / (time.perf_counter() - start)
+    return calls * rows / (time.perf_counter() - start)
 
 
-def _batch(x: np.ndarray, size: int) -> np.ndarray:
+def _batch(x: Samples, size: int) -> Feed:
     """``size`` rows of real data, repeated if the data is smaller."""
-    if len(x) >= size:
-        return np.ascontiguousarray(x[:size])
-    return np.ascontiguousarray(np.resize(x, (size, *x.shape[1:])))
+    return feed(repeated(x, size))

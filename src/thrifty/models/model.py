@@ -37,6 +37,19 @@ class Model:
         return _graph_inputs(self.proto)[0].name
 
     @property
+    def input_names(self) -> tuple[str, ...]:
+        """Every input the graph takes, in its order (``input_ids``, ``attention_mask``, ...)."""
+        return tuple(i.name for i in _graph_inputs(self.proto))
+
+    @property
+    def input_dtypes(self) -> dict[str, np.dtype]:
+        """Each input's element type, as NumPy names it (float32, int64, ...)."""
+        from onnx.helper import tensor_dtype_to_np_dtype
+
+        return {i.name: tensor_dtype_to_np_dtype(i.type.tensor_type.elem_type)
+                for i in _graph_inputs(self.proto)}  # fmt: skip
+
+    @property
     def input_shape(self) -> tuple[int | None, ...]:
         """The shape of one sample, without the batch axis; ``None`` where the graph is symbolic."""
         dims = _graph_inputs(self.proto)[0].type.tensor_type.shape.dim
@@ -68,11 +81,17 @@ class Model:
         """Write the ONNX file atomically: a reader sees the old file or the new one, never half."""
         return write_atomic(path, self.to_bytes())
 
-    def fit_inputs(self, x: np.ndarray) -> np.ndarray:
-        """``x`` shaped for this model's input: as is, or reshaped when only the layout differs.
-
-        (A model exported with flat 784 inputs takes 1x28x28 images unchanged in meaning.)
-        """
+    def fit_inputs(self, x):
+        """``x`` shaped for this model's input: as is, or reshaped when only the layout differs
+        (a model exported with flat 784 inputs takes 1x28x28 images unchanged in meaning).
+        Samples of named inputs must name every input the graph takes."""
+        if not isinstance(x, np.ndarray):
+            return self._named(x)
+        if len(self.input_names) > 1:
+            raise DataMismatch(
+                f"model {self.name!r} takes inputs {list(self.input_names)}, but the data's "
+                "samples are one array; give an .npz with one array per input, named as they are"
+            )
         expected = self.input_shape
         given = tuple(x.shape[1:])
         if len(expected) == len(given) and all(
@@ -86,8 +105,28 @@ class Model:
             f"{tuple('?' if e is None else e for e in expected)}; pass data made for this model"
         )
 
+    def _named(self, x):
+        """Named samples, checked: every input the graph takes is there, by name."""
+        missing = [n for n in self.input_names if n not in x.names]
+        if missing:
+            raise DataMismatch(
+                f"model {self.name!r} takes inputs {list(self.input_names)}, but the data has "
+                f"no {', '.join(map(repr, missing))}; name the data's arrays as the inputs"
+            )
+        return x
+
 
 def _graph_inputs(proto: onnx.ModelProto) -> list:
     """Graph inputs that are real inputs (older exporters also list initializers as inputs)."""
     weights = {t.name for t in proto.graph.initializer}
     return [i for i in proto.graph.input if i.name not in weights]
+
+
+def bind(dtypes: dict[str, np.dtype], batch) -> dict[str, np.ndarray]:
+    """ONNX Runtime's feed for a batch: an array (a model of one input), or arrays by input
+    name, each bound to the graph's input of that name and cast to its type (``dtypes``:
+    :attr:`Model.input_dtypes`; token ids to int64)."""
+    if isinstance(batch, np.ndarray):
+        ((name, dtype),) = dtypes.items()
+        return {name: batch.astype(dtype, copy=False)}
+    return {name: batch[name].astype(dtype, copy=False) for name, dtype in dtypes.items()}

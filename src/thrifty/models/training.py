@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from thrifty.datasets import Dataset
+from thrifty.datasets.samples import feed, take
+from thrifty.models.feeding import forward, to_tensors
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def train(
     module.to(device)
     if teacher is not None:
         teacher.to(device).eval()
-    x = torch.from_numpy(np.ascontiguousarray(data.train.x))
+    x = data.train.x
     classify = data.task == "classification"
     y = torch.from_numpy(data.train.y if classify else data.train.y.astype(np.float32))
     loss_fn = _loss(classify, teacher, config.temperature)
@@ -77,8 +79,8 @@ def train(
                 if _past(config.deadline):
                     break
                 optimizer.zero_grad()
-                xb = x[index].to(device)
-                loss = loss_fn(module(xb), xb, y[index].to(device))
+                xb = to_tensors(feed(take(x, index.numpy())), device)
+                loss = loss_fn(forward(module, xb), xb, y[index].to(device))
                 loss.backward()
                 optimizer.step()
             score = validation_score(module, data)
@@ -111,11 +113,11 @@ def _loss(classify: bool, teacher, temperature: float):
     if teacher is None and classify:
         return lambda out, xb, yb: F.cross_entropy(out, yb)
     if teacher is None:
-        return lambda out, xb, yb: F.mse_loss(out.reshape(-1), yb)
+        return lambda out, xb, yb: F.mse_loss(out.reshape(yb.shape), yb)  # values or vectors
 
     def distill(out, xb, yb):
         with torch.no_grad():
-            target = teacher(xb)
+            target = forward(teacher, xb)
         if not classify:
             return F.mse_loss(out, target)
         soft = F.log_softmax(target / temperature, dim=1)
@@ -136,7 +138,7 @@ def validation_score(module, data: Dataset) -> float:
     device = next(module.parameters()).device
     with torch.inference_mode():
         out = torch.cat(
-            [module(torch.from_numpy(xb).to(device)) for xb, _ in data.val.batches(1024)]
+            [forward(module, to_tensors(xb, device)) for xb, _ in data.val.batches(1024)]
         )
         out = out.cpu()
     metric = data.metric.steering

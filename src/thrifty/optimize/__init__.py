@@ -59,7 +59,7 @@ def optimize(
     deadline = started + time_budget
     data = th.datasets.load(data) if isinstance(data, str | Path) else data
     data = data.with_metric(metric)
-    model = th.load(model, input_shape=data.train.x.shape[1:])
+    model = th.load(model, input_shape=data.input_shape)
     pricing = load_pricing(pricing) if not hasattr(pricing, "name") else pricing
     workload = workload or Workload()
 

@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from thrifty.datasets import samples
 from thrifty.datasets.metrics import Metric
 from thrifty.optimize.deploy import cheapest, measure_options
 from thrifty.ship.cache import default_root
@@ -198,8 +197,8 @@ def _data_key(data) -> str:
     """The data set's description and a hash of every split's rows and labels."""
     digest = hashlib.sha256()
     for part in (data.train, data.val, data.test):
-        for array in (part.x, part.y):
-            digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+        for rows in (part.x, part.y):
+            samples.digest(digest, rows)
     return json.dumps(data.describe(), sort_keys=True, default=str) + digest.hexdigest()
 
 

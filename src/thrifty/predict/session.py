@@ -9,7 +9,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from thrifty.errors import ModelError, RuntimeUnavailable
-from thrifty.models.model import Model
+from thrifty.models.model import Model, bind
 
 Runtime = Literal["onnxruntime", "torch", "torch-sparse"]
 Device = Literal["auto", "cpu", "cuda"]
@@ -77,11 +77,12 @@ class OrtSession:
         self._session = ort.InferenceSession(
             model.to_bytes(), options, providers=[*providers, "CPUExecutionProvider"]
         )
-        self._input = model.input_name
+        self._inputs = model.input_dtypes
         self._output = [model.output_name]
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        return self._session.run(self._output, {self._input: batch})[0]
+    def run(self, batch) -> np.ndarray:
+        """Scores for a batch: an array (a model of one input), or arrays by input name."""
+        return self._session.run(self._output, bind(self._inputs, batch))[0]
 
 
 class TorchSession:
@@ -124,16 +125,17 @@ class TorchSession:
         self.sparse_layers = sparsify(self._module, threads)
 
     def run(self, batch) -> np.ndarray:
-        """Scores for a NumPy batch, or a torch tensor (a DLPack view stays where it is)."""
+        """Scores for a NumPy batch (an array, or arrays by input name), or a torch tensor (a
+        DLPack view stays where it is); a memmap is copied."""
+        from thrifty.models.feeding import forward, to_tensors
+
         torch = self._torch
-        if isinstance(batch, np.ndarray):
-            batch = torch.from_numpy(np.require(batch, requirements=["C", "W"]))  # a memmap: copied
         dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
         with (
             torch.inference_mode(),
             torch.autocast(self.device, dtype=dtype, enabled=dtype is not None),
         ):
-            out = self._module(batch.to(self.device))
+            out = forward(self._module, to_tensors(batch, self.device))
         return out.float().cpu().numpy()
 
 
