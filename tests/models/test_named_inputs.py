@@ -124,3 +124,17 @@ def test_inputs_that_do_not_match_the_graph_get_one_line(named, tmp_path):
     np.savez(tmp_path / "ids.npz", input_ids=ids, y=labels)
     with pytest.raises(DataMismatch, match="no 'attention_mask'; name the data's arrays"):
         th.profile(model, th.datasets.load(tmp_path / "ids.npz"), timing_budget_s=0.02)
+
+
+def test_predict_reads_an_npz_of_named_inputs(named, tmp_path):
+    data, model, folder = named
+    arrays = data.test.x.arrays
+    np.savez(tmp_path / "new.npz", **arrays)
+    done = th.predict(folder / "bag.onnx", tmp_path / "new.npz", tmp_path / "out.parquet",
+                      workers=2, threads=1)  # fmt: skip
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(done.output).sort_by("row")
+    session = ort.InferenceSession(str(folder / "bag.onnx"), providers=["CPUExecutionProvider"])
+    expected = session.run(None, dict(arrays))[0].argmax(axis=1)
+    assert done.rows == len(data.test) and np.array_equal(table["class"].to_numpy(), expected)

@@ -71,8 +71,9 @@ Samples = np.ndarray | Rows
 
 
 def take(x: Samples, rows: np.ndarray | slice) -> Samples:
-    """The samples at ``rows`` (indices or a slice), of the same kind."""
-    return x[rows] if isinstance(x, np.ndarray) else x.take(rows)
+    """The samples at ``rows`` (indices or a slice), of the same kind (an array or a tensor
+    is indexed as it is)."""
+    return x.take(rows) if is_named(x) else x[rows]
 
 
 def batches(x: Samples, size: int):
@@ -82,9 +83,14 @@ def batches(x: Samples, size: int):
 
 
 def feed(x: Samples) -> Feed:
-    """What one call of a model is given: the array itself, or its inputs by name (padded to the
-    batch's longest row, for a ragged kind)."""
-    return np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x.feed()
+    """What one call of a model is given: the array (or tensor) itself, or its inputs by name
+    (padded to the batch's longest row, for a ragged kind)."""
+    return x.feed() if is_named(x) else x
+
+
+def is_named(x: Any) -> bool:
+    """Whether ``x`` is samples of named inputs (not one array or tensor)."""
+    return hasattr(x, "feed") and hasattr(x, "names")
 
 
 def sample_bytes(x: Samples) -> int:

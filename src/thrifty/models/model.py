@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from thrifty.atomic import write_atomic
+from thrifty.datasets.samples import is_named
 from thrifty.errors import DataMismatch
 
 PREPROCESSING = "thrifty.preprocessing"  # the ONNX metadata property naming a graph's first steps
@@ -85,7 +86,7 @@ class Model:
         """``x`` shaped for this model's input: as is, or reshaped when only the layout differs
         (a model exported with flat 784 inputs takes 1x28x28 images unchanged in meaning).
         Samples of named inputs must name every input the graph takes."""
-        if not isinstance(x, np.ndarray):
+        if is_named(x):
             return self._named(x)
         if len(self.input_names) > 1:
             raise DataMismatch(

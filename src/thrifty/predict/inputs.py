@@ -1,10 +1,11 @@
 """Rows to predict on, read a range at a time so memory stays bounded whatever the input's size.
 
-Every input becomes one of two readers: a memory-mapped ``.npy`` (``.npy`` files; arrays and
-``.npz`` members, written once to a temporary ``.npy``), or Parquet read by row group (a file,
-a folder of ``*.parquet`` shards, or a ``.csv`` re-written once as Parquet, streaming, since a
-CSV cannot be read at an offset). ``shards()`` cuts the rows into units of work;
-``read(start, stop)`` returns them.
+Every input becomes one of three readers: a ``.npy`` read by offset (``.npy`` files; arrays and
+``.npz`` members, written once to a temporary ``.npy``), named inputs (an ``.npz`` of one array
+per model input, ``input_ids`` and ``attention_mask`` say, or a folder of such ``.npy`` files:
+the same rows of each), or Parquet read by row group (a file, a folder of ``*.parquet`` shards,
+or a ``.csv`` re-written once as Parquet, streaming, since a CSV cannot be read at an offset).
+``shards()`` cuts the rows into units of work; ``read(start, stop)`` returns them.
 """
 
 from __future__ import annotations
@@ -35,11 +36,10 @@ class Shard:
         return self.stop - self.start
 
 
-def ranges(rows: int, sample_shape: tuple[int, ...]) -> list[Shard]:
-    """Ranges of about SHARD_BYTES of float32 input (at most SHARD_ROWS rows): the same for the
-    same input every time, so that a re-run finds the shards it committed."""
-    width = 4 * int(np.prod(sample_shape, dtype=np.int64))
-    size = max(1, min(SHARD_ROWS, SHARD_BYTES // max(width, 1)))
+def ranges(rows: int, row_bytes: int) -> list[Shard]:
+    """Ranges of about SHARD_BYTES of input (at most SHARD_ROWS rows): the same for the same
+    input every time, so that a re-run finds the shards it committed."""
+    size = max(1, min(SHARD_ROWS, SHARD_BYTES // max(row_bytes, 1)))
     return [Shard(i, s, min(s + size, rows)) for i, s in enumerate(range(0, rows, size))]
 
 
@@ -69,17 +69,45 @@ class NpyInput:
             raise DataError(f"{path} is shorter than its header says; it is truncated")
 
     def shards(self) -> list[Shard]:
-        return ranges(self.rows, self.shape[1:])
+        return ranges(self.rows, 4 * int(np.prod(self.shape[1:], dtype=np.int64)))
 
     def read(self, start: int, stop: int) -> np.ndarray:
+        return self.stored(start, stop).astype(np.float32, copy=False)
+
+    def stored(self, start: int, stop: int) -> np.ndarray:
+        """The rows as the file holds them (token ids stay integers)."""
         size, at = (stop - start) * self.row_bytes, self.offset + start * self.row_bytes
         with self.path.open("rb") as handle:
             data = os.pread(handle.fileno(), size, at)
-        rows = np.frombuffer(data, self.dtype).reshape((stop - start, *self.shape[1:]))
-        return rows.astype(np.float32, copy=False)
+        return np.frombuffer(data, self.dtype).reshape((stop - start, *self.shape[1:]))
 
     def describe(self) -> dict[str, Any]:
         return {"path": str(self.path.resolve()), "rows": self.rows, "shape": self.shape}
+
+
+class NamedInput:
+    """A folder of ``.npy`` files, one per model input, named after it (``input_ids.npy``):
+    the same rows of each, read by offset, in their own dtypes."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.inputs = {p.stem: NpyInput(p) for p in sorted(path.glob("*.npy"))}
+        counts = {name: reader.rows for name, reader in self.inputs.items()}
+        if len(set(counts.values())) > 1:
+            raise DataError(f"{path}: the inputs have different numbers of rows: {counts}")
+        self.rows = next(iter(counts.values()))
+
+    def shards(self) -> list[Shard]:
+        return ranges(self.rows, sum(reader.row_bytes for reader in self.inputs.values()))
+
+    def read(self, start: int, stop: int):
+        from thrifty.datasets.samples import Named
+
+        return Named({name: r.stored(start, stop) for name, r in self.inputs.items()})
+
+    def describe(self) -> dict[str, Any]:
+        shapes = {name: list(reader.shape) for name, reader in self.inputs.items()}
+        return {"path": str(self.path.resolve()), "rows": self.rows, "inputs": shapes}
 
 
 class ParquetInput:
@@ -141,7 +169,7 @@ class DLPackInput:
         self.path = None
 
     def shards(self) -> list[Shard]:
-        return ranges(self.rows, tuple(self.tensor.shape[1:]))
+        return ranges(self.rows, 4 * int(np.prod(tuple(self.tensor.shape[1:]), dtype=np.int64)))
 
     def read(self, start: int, stop: int):
         return self.tensor[start:stop].float()
@@ -166,16 +194,19 @@ def check_input(source: Any) -> None:
         raise DataError(f"{path}: predict reads .parquet (file or folder), .csv, .npy and .npz")
 
 
-def open_input(source: Any, spill: Path | None = None) -> NpyInput | ParquetInput:
+def open_input(source: Any, spill: Path | None = None) -> NpyInput | NamedInput | ParquetInput:
     """The reader for ``source``: an array, or a .npy/.npz/.csv/.parquet file or folder.
-    Arrays and .npz are first written to ``spill``.npy, .csv to ``spill``.parquet, streaming;
-    the reader's ``path`` is then what a worker opens."""
+    Arrays and .npz are first written to ``spill``.npy (an .npz of several inputs to the folder
+    ``spill``), .csv to ``spill``.parquet, streaming; the reader's ``path`` is then what a
+    worker opens."""
     if isinstance(source, np.ndarray) and spill is not None:
         np.save(spill.with_suffix(".npy"), source)
         return NpyInput(spill.with_suffix(".npy"))
     check_input(source)
     path = Path(source)
     suffix = path.suffix.lower()
+    if path.is_dir() and any(path.glob("*.npy")):
+        return NamedInput(path)
     if path.is_dir() or suffix == ".parquet":
         return ParquetInput(path)
     if suffix == ".npy":
@@ -185,7 +216,8 @@ def open_input(source: Any, spill: Path | None = None) -> NpyInput | ParquetInpu
     if suffix == ".csv":
         return ParquetInput(_csv_to_parquet(path, spill.with_suffix(".parquet")))
     if suffix == ".npz":
-        return NpyInput(_npz_to_npy(path, spill.with_suffix(".npy")))
+        spilled = _npz_to_npy(path, spill)
+        return NamedInput(spilled) if spilled.is_dir() else NpyInput(spilled)
     raise AssertionError(f"check_input let {path} through")
 
 
@@ -206,19 +238,25 @@ def _csv_to_parquet(path: Path, spill: Path) -> Path:
 
 
 def _npz_to_npy(path: Path, spill: Path) -> Path:
-    """The .npz's ``x`` (or its only array), decompressed as a stream into ``spill``."""
+    """The .npz's ``x`` (or its only array) decompressed as a stream into ``spill``.npy; or, for
+    an .npz of named inputs (every array but a ``y``), each into the folder ``spill``."""
     try:
         with zipfile.ZipFile(path) as archive:
             names = [n.removesuffix(".npy") for n in archive.namelist()]
-            name = "x" if "x" in names else names[0] if len(names) == 1 else None
-            if name is None:
-                raise DataError(f"{path} holds {names}: name the rows 'x', or keep one array")
-            with archive.open(f"{name}.npy") as member, spill.open("wb") as out:
-                while block := member.read(2**22):
-                    out.write(block)
+            inputs = ["x"] if "x" in names else [n for n in names if n != "y"]
+            if not inputs:
+                raise DataError(f"{path} holds {names}: no rows to predict on")
+            single = len(inputs) == 1
+            if not single:
+                spill.mkdir(exist_ok=True)
+            for name in inputs:
+                target = spill.with_suffix(".npy") if single else spill / f"{name}.npy"
+                with archive.open(f"{name}.npy") as member, target.open("wb") as out:
+                    while block := member.read(2**22):
+                        out.write(block)
     except (zipfile.BadZipFile, OSError, KeyError) as error:
         raise DataError(f"{path} is not a readable .npz file ({error})") from None
-    return spill
+    return spill.with_suffix(".npy") if single else spill
 
 
 def _is_number(arrow_type) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from thrifty.datasets.samples import describe, feed, is_named
 from thrifty.errors import DataError, DataMismatch
 from thrifty.paths import writable_file, writable_folder
 from thrifty.predict.inputs import DLPackInput, Shard, check_input, is_dlpack, open_input
@@ -192,8 +193,8 @@ def _probe(model: Path, source, runtime: str, device: str, threads: int, precisi
     loaded = load(model)
     session = open_session(loaded, runtime, device, threads, precision)
 
-    def run(batch: np.ndarray) -> np.ndarray:
-        return session.run(loaded.fit_inputs(batch))
+    def run(batch) -> np.ndarray:
+        return session.run(feed(loaded.fit_inputs(batch)))
 
     run.device = session.device  # what "auto" became
     first = source.read(0, min(source.rows, 2))
@@ -202,9 +203,12 @@ def _probe(model: Path, source, runtime: str, device: str, threads: int, precisi
     except DataMismatch:
         raise
     except Exception as error:  # the runtime's own error types
+        named = is_named(first)
+        given = f"inputs {describe(first)}" if named else f"shape {first.shape[1:]}"
+        takes = f"inputs {list(loaded.input_names)}" if named else f"input {loaded.input_shape}"
         raise DataMismatch(
-            f"the rows have shape {first.shape[1:]}, and the model (input "
-            f"{loaded.input_shape}) cannot take them: {str(error).splitlines()[0][:200]}"
+            f"the rows have {given}, and the model ({takes}) cannot take them: "
+            f"{str(error).splitlines()[0][:200]}"
         ) from None
     return run
 

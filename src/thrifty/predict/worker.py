@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from thrifty.datasets.samples import batches, feed, take
 from thrifty.errors import DataError
 from thrifty.predict.inputs import Shard, open_input
 from thrifty.predict.outputs import write_shard
@@ -54,8 +55,7 @@ class Worker:
         """Predict a shard in batches and commit it; an exception leaves nothing committed."""
         started = time.perf_counter()
         x = self.input.read(shard.start, shard.stop)
-        size = self.plan.batch_size
-        scores = np.concatenate([self._run(x[i : i + size]) for i in range(0, len(x), size)])
+        scores = np.concatenate([self._run(part) for part in batches(x, self.plan.batch_size)])
         write_shard(self.plan.folder, shard, np.arange(shard.start, shard.stop), scores)
         return Done(shard.index, shard.rows, 0, time.perf_counter() - started)
 
@@ -77,7 +77,7 @@ class Worker:
         good, scores, failures = [], [], {}
         for offset in range(len(x)):
             try:
-                scores.append(self._run(x[offset : offset + 1]))
+                scores.append(self._run(take(x, slice(offset, offset + 1))))
                 good.append(shard.start + offset)
             except Exception as error:  # the runtime's own errors, of any kind
                 failures[shard.start + offset] = f"{type(error).__name__}: {error}"[:300]
@@ -86,13 +86,20 @@ class Worker:
         write_shard(self.plan.folder, shard, rows, scores, failures)
         return Done(shard.index, len(good), len(failures), time.perf_counter() - started)
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
+    def _run(self, batch) -> np.ndarray:
         """The session's output; rows with NaN or infinite features are refused, not predicted
         into garbage."""
-        finite = batch.isfinite().all() if hasattr(batch, "isfinite") else np.isfinite(batch).all()
-        if not finite:
+        if not _finite(batch):
             raise DataError("the row has NaN or infinite features")
-        return self.session.run(self.model.fit_inputs(batch))
+        return self.session.run(feed(self.model.fit_inputs(batch)))
+
+
+def _finite(batch) -> bool:
+    """No NaN or infinity in a batch: a tensor, an array, or named inputs (integers always are)."""
+    if hasattr(batch, "isfinite"):
+        return bool(batch.isfinite().all())
+    arrays = [batch] if isinstance(batch, np.ndarray) else batch.feed().values()
+    return all(np.isfinite(a).all() for a in arrays if np.issubdtype(a.dtype, np.floating))
 
 
 _worker: Worker | None = None  # one per process of the local pool
