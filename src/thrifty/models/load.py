@@ -17,7 +17,8 @@ TO_ONNX = (
 
 
 def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None):
-    """Load a model from an ``.onnx``, ``.keras`` or ``.thrifty`` file, a ``torch.nn.Module``
+    """Load a model from an ``.onnx``, ``.keras`` or ``.thrifty`` file, a Hugging Face model
+    folder (``config.json``, ``model.safetensors``, ``tokenizer.json``), a ``torch.nn.Module``
     or an ``onnx.ModelProto``.
 
     A module needs ``input_shape``, the shape of one sample, to be exported. Pickled files
@@ -41,6 +42,10 @@ def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str |
         from thrifty.models.export import from_module
 
         return from_module(source, tuple(input_shape), name=name or type(source).__name__)
+    if isinstance(source, str | Path) and Path(source).is_dir():
+        from thrifty.models.huggingface import load_folder
+
+        return load_folder(Path(source), name=name)
     path = existing_file(source)
     suffix = path.suffix.lower()
     if suffix in PICKLE_SUFFIXES or _looks_pickled(path):

@@ -1,0 +1,137 @@
+"""Users' texts: ``.txt`` (one text a line), ``.csv`` and ``.parquet`` (a text column and an
+optional target column), and WordNet's glosses (Debian's ``wordnet-base``) as a real text set.
+
+Each reader returns ``(texts, labels, classes)``: ``labels`` are class indices into ``classes``,
+or ``None`` when the texts carry no target.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from thrifty.errors import DataError, DatasetNotInstalled
+
+Texts = tuple[list[str], np.ndarray | None, tuple[str, ...] | None]
+
+TEXT_SUFFIXES = (".txt", ".csv", ".parquet")
+WORDNET_DIR = Path("/usr/share/wordnet")  # where `dpkg -L wordnet-base` puts data.noun & co.
+WORDNET_PARTS = ("data.noun", "data.verb", "data.adj", "data.adv")
+# lexnames(5WN): the 45 lexicographer files; a synset's lex_filenum indexes this table. The
+# package ships the man page but not the lexnames file itself.
+LEXNAMES = (
+    "adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal", "noun.artifact",
+    "noun.attribute", "noun.body", "noun.cognition", "noun.communication", "noun.event",
+    "noun.feeling", "noun.food", "noun.group", "noun.location", "noun.motive", "noun.object",
+    "noun.person", "noun.phenomenon", "noun.plant", "noun.possession", "noun.process",
+    "noun.quantity", "noun.relation", "noun.shape", "noun.state", "noun.substance", "noun.time",
+    "verb.body", "verb.change", "verb.cognition", "verb.communication", "verb.competition",
+    "verb.consumption", "verb.contact", "verb.creation", "verb.emotion", "verb.motion",
+    "verb.perception", "verb.possession", "verb.social", "verb.stative", "verb.weather",
+    "adj.ppl",
+)  # fmt: skip
+
+
+def read_texts(path: Path, *, text: str | None = None, target: str | None = None) -> Texts:
+    """The texts (and targets) of a ``.txt``, ``.csv`` or ``.parquet`` file."""
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        if text or target:
+            raise DataError(
+                f"{path} is plain text, one text a line, without columns for --text or --target; "
+                "put texts and targets in a .csv or .parquet file to name columns"
+            )
+        return read_lines(path)
+    if suffix in (".csv", ".parquet"):
+        return read_table(path, text=text, target=target)
+    raise DataError(f"{path}: thrifty reads texts from {', '.join(TEXT_SUFFIXES)}, not {suffix!r}")
+
+
+def read_lines(path: Path) -> Texts:
+    """One text a line, in UTF-8; blank lines are skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path} is not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from error
+    except OSError as error:
+        raise DataError(f"{path} could not be read ({error.strerror})") from error
+    texts = [line.strip() for line in lines if line.strip()]
+    if not texts:
+        raise DataError(f"{path} has no text; put one text a line")
+    return texts, None, None
+
+
+def read_table(path: Path, *, text: str | None, target: str | None = None) -> Texts:
+    """The ``text`` column of a ``.csv`` or ``.parquet`` file, and its ``target`` column's
+    classes if named."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path) if path.suffix.lower() == ".parquet" else pacsv.read_csv(path)
+    except (pa.ArrowException, OSError) as error:
+        raise DataError(f"{path} could not be read as {path.suffix[1:]} ({error})") from error
+    columns = table.column_names
+    if text is None:
+        raise DataError(f"{path}: name the column of texts with --text; columns: {columns}")
+    for flag, name in (("--text", text), ("--target", target)):
+        if name is not None and name not in columns:
+            raise DataError(f"{path} has no column {name!r} ({flag}); columns: {columns}")
+    kind = table.schema.field(text).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        raise DataError(
+            f"{path}: column {text!r} holds {kind}, not text; name the column of texts with --text"
+        )
+    for name in filter(None, (text, target)):
+        if table.column(name).null_count:
+            raise DataError(
+                f"{path}: column {name!r} has {table.column(name).null_count} empty rows; "
+                "fill or drop those rows first"
+            )
+    texts = table.column(text).to_pylist()
+    if target is None:
+        return texts, None, None
+    targets = table.column(target).to_numpy(zero_copy_only=False)
+    values, labels = np.unique(targets, return_inverse=True)
+    return texts, labels.astype(np.int64), tuple(str(v) for v in values)
+
+
+def wordnet_glosses(folder: Path = WORDNET_DIR) -> Texts:
+    """WordNet 3.0's 117,659 glosses, each labelled with its lexicographer file (45 classes,
+    ``noun.animal``, ``verb.motion``...): a text classification task, or unlabelled sentences.
+
+    A data line (wndb(5WN)) is ``offset lex_filenum ss_type ... | gloss``; the lines that start
+    with two spaces are the licence.
+    """
+    texts: list[str] = []
+    labels: list[int] = []
+    for part in WORDNET_PARTS:
+        path = folder / part
+        if not path.is_file():
+            raise DatasetNotInstalled(
+                f"WordNet's glosses are not installed (missing {path}): run "
+                "`sudo apt-get install wordnet-base`"
+            )
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if line.startswith("  "):
+                    continue
+                head, bar, gloss = line.partition(" | ")
+                fields = head.split(" ", 2)
+                if not bar or len(fields) < 3 or not fields[1].isdigit():
+                    raise DataError(
+                        f"{path} line {number} is not a WordNet data line; reinstall wordnet-base"
+                    )
+                category = int(fields[1])
+                if category >= len(LEXNAMES):
+                    raise DataError(
+                        f"{path} line {number} names lexicographer file {category}, past the "
+                        f"{len(LEXNAMES)} of WordNet 3.0; reinstall wordnet-base"
+                    )
+                texts.append(gloss.strip())
+                labels.append(category)
+    return texts, np.array(labels, np.int64), LEXNAMES
