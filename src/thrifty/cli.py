@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from thrifty.cli_optimize import register_optimize_commands
-from thrifty.cli_options import AsJson, Data, Metric, Target
+from thrifty.cli_options import AsJson, Data, Metric, Target, Text
 from thrifty.cli_ship import register_ship_commands
 from thrifty.errors import ThriftyError
 from thrifty.paths import existing_file, writable_file
@@ -50,6 +50,7 @@ def profile(
     model: Annotated[str, typer.Argument(help="An .onnx or .keras model file.")],
     data: Data,
     target: Target = None,
+    text: Text = None,
     split: Annotated[str, typer.Option(help="The held-out split to measure on.")] = "test",
     metric: Metric = None,
     runtime: Annotated[
@@ -84,7 +85,7 @@ def profile(
     with _status("measuring", quiet=as_json):
         cost = measure(
             loaded,
-            load_data(data, target=target),
+            load_data(data, target=target, text=text, model=loaded),
             split=split,
             runtime=runtime,
             device=device,
@@ -143,6 +144,7 @@ def compress(
     recipe: Annotated[str, typer.Option(help='Techniques in order, e.g. "prune:0.92,share:5".')],
     output: Annotated[Path, typer.Option("--output", "-o", help="A .thrifty or .onnx file.")],
     target: Target = None,
+    text: Text = None,
     epochs: Annotated[
         int, typer.Option(help="Fine-tuning epochs after each technique, at most.")
     ] = 8,
@@ -166,8 +168,8 @@ def compress(
 
     existing_file(model)
     writable_file(output, suffixes=(".thrifty", ".onnx"))
-    dataset = load_data(data, target=target)
-    original = load(model, input_shape=dataset.input_shape)
+    original = load(model)
+    dataset = load_data(data, target=target, text=text, model=original)
     finetune = FineTune(epochs=epochs, max_seconds=max_seconds, labels=labels)
     result = run(original, recipe, dataset, finetune=finetune, progress=not as_json)
     if output.suffix == ".thrifty":

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from thrifty.cli_options import Data, Metric, Target
+from thrifty.cli_options import Data, Metric, Target, Text
 from thrifty.paths import existing_file, writable_file, writable_folder
 
 
@@ -33,9 +33,11 @@ def optimize(
         typer.Option(help="A pricing profile: a TOML file, or internet (default) or same-zone."),
     ] = None,
     target: Target = None,
+    text: Text = None,
 ) -> None:
     """Find the cheapest version of a model within a quality budget, measured as deployed."""
     from thrifty.datasets import load as load_data
+    from thrifty.models import load
     from thrifty.optimize import optimize as run
     from thrifty.progress import measured
     from thrifty.report.text import optimize_view
@@ -43,9 +45,11 @@ def optimize(
     existing_file(model)
     writable_folder(output)
     budget = _seconds(time_budget)
+    loaded = load(model)
+    rows = load_data(data, target=target, text=text, model=loaded)
     found = run(
-        model, load_data(data, target=target), max_drop, objective=objective, metric=metric,
-        pricing=pricing, time_budget=budget, out=output, progress=measured(budget),
+        loaded, rows, max_drop, objective=objective, metric=metric, pricing=pricing,
+        time_budget=budget, out=output, progress=measured(budget),
     )  # fmt: skip
     from rich.console import Console
 

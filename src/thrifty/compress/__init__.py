@@ -58,6 +58,7 @@ def compress(
     """
     from thrifty.datasets import Dataset
     from thrifty.datasets import load as load_data
+    from thrifty.measure.quality import referenced
     from thrifty.models import load
     from thrifty.models.export import from_module
     from thrifty.models.onnx_torch import to_torch, with_weights
@@ -68,6 +69,7 @@ def compress(
         raise DataError("put quantize last in a recipe: it works on the exported graph")
     data = data if isinstance(data, Dataset) else load_data(data)
     model = load(model, input_shape=data.input_shape)
+    data = referenced(data, model)  # an embedding's targets: the original's vectors
     converted = model.module is None
     module = to_torch(model) if converted else copy.deepcopy(model.module)
     teacher = copy.deepcopy(module).eval().requires_grad_(False)

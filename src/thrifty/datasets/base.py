@@ -12,7 +12,7 @@ from thrifty.datasets.preprocess import Step
 from thrifty.datasets.samples import Samples, feed, sample_shape, take
 from thrifty.datasets.samples import describe as describe_samples
 
-Task = Literal["classification", "regression"]
+Task = Literal["classification", "regression", "embedding"]
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,12 @@ class Split:
     """Samples ``x`` and targets ``y`` of one split, one row per sample.
 
     ``x`` is one array (the simple case) or several named inputs of any dtype
-    (``thrifty.datasets.samples``); ``y`` is class indices, values, or vectors (N x k).
+    (``thrifty.datasets.samples``); ``y`` is class indices, values, or vectors (N x k): for
+    the ``embedding`` task, the original model's, None until it has run (``with_reference``).
     """
 
     x: Samples
-    y: np.ndarray
+    y: np.ndarray | None
 
     def __len__(self) -> int:
         return len(self.x)
@@ -34,7 +35,7 @@ class Split:
         it (an array, or arrays by input name)."""
         for start in range(0, len(self.x), size):
             rows = slice(start, start + size)
-            yield feed(take(self.x, rows)), self.y[rows]
+            yield feed(take(self.x, rows)), None if self.y is None else self.y[rows]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,20 @@ class Dataset:
         if spec is None:
             return self
         return replace(self, scoring=parse(spec, self.task, self.classes).spec)
+
+    @property
+    def needs_reference(self) -> bool:
+        """An ``embedding`` task whose targets, the original model's vectors, are not yet in."""
+        return self.task == "embedding" and self.train.y is None
+
+    def with_reference(self, outputs) -> Dataset:
+        """The same rows with ``outputs(x)`` (the original model's vectors) as every split's
+        targets: what the ``embedding`` metrics and distillation compare with."""
+        parts = {
+            name: replace(part, y=outputs(part.x))
+            for name, part in (("train", self.train), ("val", self.val), ("test", self.test))
+        }
+        return replace(self, **parts)  # fmt: skip
 
     def describe(self) -> dict[str, Any]:
         return {

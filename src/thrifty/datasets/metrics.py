@@ -1,5 +1,8 @@
 """Quality metrics, named by text: ``accuracy``, ``f1``, ``auc``, ``recall:CLASS``,
-``precision:CLASS`` and ``f1:CLASS`` for classes; ``rmse`` and ``mae`` for values.
+``precision:CLASS`` and ``f1:CLASS`` for classes; ``rmse`` and ``mae`` for values; and for
+embeddings, agreement with the original model's vectors: ``spearman`` (rank correlation of
+the pairwise cosine similarities), ``cosine`` (mean cosine to the original's vector) and
+``recall@K`` (share of each row's K nearest neighbours kept).
 
 A metric that is a share (accuracy, F1, AUC, recall, precision) loses quality in percentage
 points; an error (RMSE, MAE) in its own units. ``CLASS`` is a class name of the data set or its
@@ -27,8 +30,12 @@ KINDS = {
     "precision": ("classification", True, True),
     "rmse": ("regression", False, False),
     "mae": ("regression", False, False),
+    "spearman": ("embedding", True, False),
+    "cosine": ("embedding", True, False),
+    "recall@": ("embedding", True, False),  # written recall@K, e.g. recall@10
 }
-DEFAULT = {"classification": "accuracy", "regression": "rmse"}
+DEFAULT = {"classification": "accuracy", "regression": "rmse", "embedding": "spearman"}
+AGREEMENT_ROWS = 1000  # rows whose pairwise similarities spearman and recall@K compare
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,8 @@ class Metric:
 
     @property
     def name(self) -> str:
-        return self.spec.partition(":")[0]
+        head = self.spec.partition(":")[0]
+        return "recall@" if head.startswith("recall@") else head
 
     @property
     def higher_is_better(self) -> bool:
@@ -88,10 +96,13 @@ class Metric:
 
 def parse(spec: str, task: str, classes: Sequence[str] | int | None = None) -> Metric:
     """Check ``spec`` against the task and its classes; a clear error names what fits."""
-    name, _, which = spec.partition(":")
+    name = Metric(spec).name
+    which = spec.partition(":")[2]
+    if name == "recall@" and not spec[len(name) :].isdigit():
+        raise DataError(f"metric {spec!r}: write recall@K with K a whole number, e.g. recall@10")
     if name not in KINDS:
         raise DataError(
-            f"unknown metric {spec!r}: choose one of {', '.join(KINDS)} "
+            f"unknown metric {spec!r}: choose one of {', '.join(KINDS)}K "
             "(f1, recall and precision take a class: recall:CLASS)"
         )
     kind, _, takes_class = KINDS[name]
@@ -113,6 +124,8 @@ def score(metric: Metric, out: np.ndarray, y: np.ndarray, classes: Sequence[str]
     import numpy as np
     from sklearn import metrics
 
+    if KINDS[metric.name][0] == "embedding":
+        return agreement(metric, out, y)
     if metric.name == "rmse":
         return float(np.sqrt(np.mean((_values(out, y) - y) ** 2)))
     if metric.name == "mae":
@@ -191,3 +204,47 @@ def _values(out: np.ndarray, y: np.ndarray) -> np.ndarray:
             f"the targets have; it gives {values.shape[1]}: pass a model and targets that match"
         )
     return values.reshape(y.shape).astype(np.float64)
+
+
+def agreement(metric: Metric, out: np.ndarray, reference: np.ndarray) -> float:
+    """How closely a model's vectors agree with the original's (``reference``), row for row.
+
+    ``spearman`` and ``recall@K`` compare the geometry of the first ``AGREEMENT_ROWS`` rows
+    (half a million pairs): what retrieval and clustering see. ``cosine`` averages over all.
+    """
+    import numpy as np
+
+    ours, theirs = (_unit(v) for v in (out.reshape(len(reference), -1), reference))
+    if ours.shape != theirs.shape:
+        raise DataMismatch(
+            f"the model gives vectors of {ours.shape[1]} but the original's are {theirs.shape[1]}"
+            " wide; an embedding is compared with the model it came from"
+        )
+    if metric.name == "cosine":
+        return float(np.mean(np.sum(ours * theirs, axis=1)))
+    ours, theirs = ours[:AGREEMENT_ROWS], theirs[:AGREEMENT_ROWS]
+    similar, original = ours @ ours.T, theirs @ theirs.T
+    if metric.name == "spearman":
+        from scipy.stats import spearmanr
+
+        pairs = np.triu_indices(len(ours), k=1)
+        return float(spearmanr(similar[pairs], original[pairs]).statistic)
+    k = min(int(metric.spec.removeprefix("recall@")), len(ours) - 1)
+    np.fill_diagonal(similar, -np.inf)
+    np.fill_diagonal(original, -np.inf)
+    kept = [len(set(a) & set(b)) for a, b in zip(_nearest(similar, k), _nearest(original, k),
+                                                   strict=True)]  # fmt: skip
+    return float(np.mean(kept) / k)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    vectors = vectors.astype(np.float64)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def _nearest(similar: np.ndarray, k: int) -> np.ndarray:
+    import numpy as np
+
+    return np.argpartition(-similar, k - 1, axis=1)[:, :k]

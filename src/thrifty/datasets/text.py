@@ -8,10 +8,15 @@ or ``None`` when the texts carry no target.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from thrifty.errors import DataError, DatasetNotInstalled
+
+if TYPE_CHECKING:
+    from thrifty.datasets.base import Dataset
+    from thrifty.datasets.tokens import Encoding
 
 Texts = tuple[list[str], np.ndarray | None, tuple[str, ...] | None]
 
@@ -135,3 +140,40 @@ def wordnet_glosses(folder: Path = WORDNET_DIR) -> Texts:
                 texts.append(gloss.strip())
                 labels.append(category)
     return texts, np.array(labels, np.int64), LEXNAMES
+
+
+def from_texts(
+    name: str,
+    read: Texts,
+    *,
+    encoding: Encoding | None,
+    task: str | None,
+    seed: int,
+    source: str,
+) -> Dataset:
+    """Texts as a model's token ids (``encoding``: the model's tokenizer), split 65/15/20.
+
+    With labels and no other ``task``: classification. Otherwise an ``embedding`` task, whose
+    targets are the original model's vectors, filled in when a model first runs on it.
+    """
+    from thrifty.datasets.rows import from_rows
+
+    texts, labels, classes = read
+    if encoding is None:
+        raise DataError(
+            f"{source} is text, and the model has no tokenizer to read it with; give a Hugging "
+            "Face folder with its tokenizer.json, or data already as token ids (.npz)"
+        )
+    if not texts:
+        raise DataError(f"{source} holds no text")
+    task = task or ("classification" if labels is not None else "embedding")
+    if task == "embedding":
+        data = from_rows(name, encoding(texts), np.zeros(len(texts)), seed, source=source,
+                         task=task)  # fmt: skip
+        return data.with_reference(lambda x: None)
+    if labels is None:
+        raise DataError(f"{source} has no labels for {task}; name the column with --target")
+    return from_rows(name, encoding(texts), labels, seed, source=source, task=task, classes=classes)
+
+
+TEXTS = {"wordnet-glosses": wordnet_glosses}  # bundled text sets, by name

@@ -128,3 +128,19 @@ def pad_id(tokenizer: Tokenizer) -> int:
         return int(tokenizer.padding["pad_id"])
     found = (tokenizer.token_to_id(token) for token in PAD_TOKENS)
     return next((i for i in found if i is not None), 0)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How a model turns texts into its inputs: its tokenizer (the tokenizer.json text), the
+    longest input it takes, and whether it takes token_type_ids."""
+
+    tokenizer: str
+    max_length: int
+    with_type_ids: bool
+
+    def __call__(self, texts: Sequence[str]) -> Tokens:
+        from tokenizers import Tokenizer
+
+        own = Tokenizer.from_str(self.tokenizer)
+        return tokenize(texts, own, self.max_length, self.with_type_ids)

@@ -30,3 +30,15 @@ def measure_quality(
 ) -> Quality:
     """Run the whole split through the session and score it."""
     return Quality(metric.spec, score(metric, predict_all(session, x), y, classes), len(y), split)
+
+
+def referenced(data, model):
+    """``data`` with ``model``'s own vectors as every split's targets, for the ``embedding``
+    task (as given otherwise): what each candidate's vectors are then compared with. They come
+    from ONNX Runtime on the model's graph, the artifact that ships."""
+    if not data.needs_reference:
+        return data
+    from thrifty.predict.session import open_session
+
+    session = open_session(model, device="cpu")
+    return data.with_reference(lambda x: predict_all(session, model.fit_inputs(x)))

@@ -96,6 +96,8 @@ def load_folder(path: Path, *, name: str | None = None) -> Model:
     model.metadata.update(
         tokenizer=tokenizer_file.read_text(encoding="utf-8"), max_length=max_length
     )
+    if not classifier:
+        model.metadata["task"] = "embedding"  # its quality: agreement with its own vectors
     return model
 
 

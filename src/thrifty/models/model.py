@@ -75,6 +75,23 @@ class Model:
         props = {p.key: p.value for p in self.proto.metadata_props}
         return json.loads(props.get(PREPROCESSING, "[]"))
 
+    @property
+    def text_encoding(self):
+        """How texts become this model's inputs (``thrifty.datasets.tokens.Encoding``), for a
+        model that carries its tokenizer (a Hugging Face folder's); None for others."""
+        from thrifty.datasets.tokens import Encoding
+
+        tokenizer = self.metadata.get("tokenizer")
+        if not isinstance(tokenizer, str):
+            return None
+        types = "token_type_ids" in self.input_names
+        return Encoding(tokenizer, int(self.metadata.get("max_length", 512)), types)
+
+    @property
+    def task(self) -> str | None:
+        """What the model's output is, when it says: ``embedding`` for a sentence encoder."""
+        return self.metadata.get("task")
+
     def to_bytes(self) -> bytes:
         return self.proto.SerializeToString()
 

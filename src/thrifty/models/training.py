@@ -64,7 +64,7 @@ def train(
     x = data.train.x
     classify = data.task == "classification"
     y = torch.from_numpy(data.train.y if classify else data.train.y.astype(np.float32))
-    loss_fn = _loss(classify, teacher, config.temperature)
+    loss_fn = _loss(data.task, teacher, config.temperature)
     optimizer = torch.optim.Adam(module.parameters(), lr=config.learning_rate)
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=0.5, patience=config.decay_after
@@ -105,11 +105,22 @@ def _past(deadline: float | None) -> bool:
     return deadline is not None and time.monotonic() > deadline
 
 
-def _loss(classify: bool, teacher, temperature: float):
-    """loss(outputs, inputs, labels): the task's loss, or distillation from ``teacher``."""
+def _loss(task: str, teacher, temperature: float):
+    """loss(outputs, inputs, labels): the task's loss, or distillation from ``teacher``. An
+    embedding learns the original's vectors' directions (1 - cosine), which its metrics score."""
     import torch
     import torch.nn.functional as F
 
+    classify = task == "classification"
+    if task == "embedding":
+
+        def agree(out, xb, yb):
+            if teacher is not None:
+                with torch.no_grad():
+                    yb = forward(teacher, xb)
+            return 1 - F.cosine_similarity(out, yb).mean()
+
+        return agree
     if teacher is None and classify:
         return lambda out, xb, yb: F.cross_entropy(out, yb)
     if teacher is None:

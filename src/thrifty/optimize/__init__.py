@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from thrifty.errors import DataError, NotApplicable
+from thrifty.measure.quality import referenced
 from thrifty.optimize import search
 from thrifty.optimize.result import Optimized, describe_run
 from thrifty.optimize.sensitivity import prune_strengths, sensitivity_table
@@ -60,6 +61,7 @@ def optimize(
     data = th.datasets.load(data) if isinstance(data, str | Path) else data
     data = data.with_metric(metric)
     model = th.load(model, input_shape=data.input_shape)
+    data = referenced(data, model)  # an embedding's targets: the original's vectors
     pricing = load_pricing(pricing) if not hasattr(pricing, "name") else pricing
     workload = workload or Workload()
 
