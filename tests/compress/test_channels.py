@@ -10,7 +10,7 @@ from torch import nn
 import thrifty as th
 from thrifty.compress import Channels, FineTune, Prune, parse_recipe
 from thrifty.datasets.rows import from_rows
-from thrifty.errors import DataError, NotApplicable
+from thrifty.errors import DataError
 
 FAST = FineTune(epochs=2)
 
@@ -103,17 +103,3 @@ def test_an_onnx_file_shrinks_too(tmp_path, name):
     np.testing.assert_allclose(
         out, th.open_session(small, "torch").run(data.test.x), rtol=1e-5, atol=1e-5
     )
-
-
-def test_a_graph_without_gemm_or_conv_is_refused(tmp_path, digits):
-    """scikit-learn's MLP exports MatMul + Add: no layer for Torch-Pruning to cut."""
-    from skl2onnx import to_onnx
-    from sklearn.neural_network import MLPClassifier
-
-    classifier = MLPClassifier((16,), max_iter=20, random_state=0).fit(
-        digits.train.x, digits.train.y
-    )
-    proto = to_onnx(classifier, digits.train.x[:1], options={"zipmap": False})
-    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
-    with pytest.raises(NotApplicable, match="Linear or Conv layers"):
-        th.compress(th.load(tmp_path / "m.onnx"), [Channels(0.5)], digits, finetune=FAST)

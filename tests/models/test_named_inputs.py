@@ -139,3 +139,12 @@ def test_predict_reads_an_npz_of_named_inputs(named, tmp_path):
     session = ort.InferenceSession(str(folder / "bag.onnx"), providers=["CPUExecutionProvider"])
     expected = session.run(None, dict(arrays))[0].argmax(axis=1)
     assert done.rows == len(data.test) and np.array_equal(table["class"].to_numpy(), expected)
+
+
+def test_the_onnx_road_takes_named_inputs_too(named):
+    """A graph given as a file, with no module: converted to PyTorch, fed by input name."""
+    data, _, folder = named
+    model = th.load(folder / "bag.onnx")
+    smaller = th.compress(model, "prune:0.5", data, finetune=FineTune(epochs=1))
+    assert smaller.input_names == model.input_names
+    assert th.profile(smaller, data, timing_budget_s=0.02).quality.value > 0.4

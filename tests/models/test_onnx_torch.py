@@ -1,13 +1,15 @@
-"""ONNX graphs as trainable PyTorch modules, checked against ONNX Runtime on the same graph."""
+"""ONNX graphs as trainable PyTorch modules, checked against ONNX Runtime on the same graph, and
+their weights written back. Each operator's variants: test_onnx_ops.py."""
 
 import numpy as np
-import onnx
 import pytest
 import torch
-from onnx import helper
+from onnx import TensorProto, helper, numpy_helper
+from torch import nn
 
 import thrifty as th
 from thrifty.errors import ModelError
+from thrifty.models.onnx_torch import with_weights
 
 SHAPES = {
     "lenet-300-100": (1, 28, 28),
@@ -64,14 +66,73 @@ def test_unpack_to_torch(tmp_path):
         th.unpack(tmp_path / "m.thrifty", to="tflite")
 
 
-def test_unsupported_operators_are_named():
-    node = helper.make_node("Einsum", ["x", "x"], ["y"], equation="ij,ij->ij")
-    graph = helper.make_graph(
-        [node],
-        "g",
-        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [None, 3])],
-        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [None, 3])],
-    )
-    model = th.Model(proto=helper.make_model(graph), name="einsum", source="test")
-    with pytest.raises(ModelError, match=r"\['Einsum'\]"):
-        th.models.to_torch(model)
+def graph_model(nodes, initializers, inputs=("x",), shape=(None, 4), opset=13) -> th.Model:
+    values = [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name in inputs]
+    weights = [numpy_helper.from_array(value, name) for name, value in initializers.items()]
+    output = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, None])
+    graph = helper.make_graph(nodes, "g", values, [output], weights)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)
+    return th.load(proto, name="g")
+
+
+def agree(model: th.Model, module, x: np.ndarray) -> None:
+    with torch.no_grad():
+        expected = module.eval()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(th.open_session(model).run(x), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_matmul_weight_goes_back_transposed():
+    """MatMul's weight is stored (in, out); nn.Linear holds it (out, in)."""
+    rng = np.random.default_rng(0)
+    weight, bias = rng.standard_normal((4, 3), dtype=np.float32), np.ones(3, np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["m"]),
+        helper.make_node("Add", ["m", "b"], ["y"]),
+    ]
+    model = graph_model(nodes, {"w": weight, "b": bias})
+    module = th.models.to_torch(model)
+    (linear,) = module.layers.values()
+    assert isinstance(linear, nn.Linear) and linear.weight.shape == (3, 4)
+    with torch.no_grad():
+        linear.weight.mul_(2)
+        next(iter(module.weights.values())).add_(1)
+    written = with_weights(model, module)
+    shapes = {t.name: tuple(t.dims) for t in written.proto.graph.initializer}
+    assert shapes == {"w": (4, 3), "b": (3,)}
+    agree(written, module, rng.standard_normal((5, 4), dtype=np.float32))
+
+
+def test_an_initializer_two_layers_share_splits_only_where_it_changed():
+    """Exporters merge equal initializers, reading them through Identity nodes; layers hold
+    their own copies, and each that changed gets its own initializer."""
+    rng = np.random.default_rng(1)
+    w1, w2 = (rng.standard_normal((4, 4), dtype=np.float32) for _ in range(2))
+    nodes = [
+        helper.make_node("Identity", ["zeros"], ["b1"]),
+        helper.make_node("Identity", ["zeros"], ["b2"]),
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], transB=1),
+        helper.make_node("Gemm", ["h", "w2", "b2"], ["y"], transB=1),
+    ]
+    model = graph_model(nodes, {"w1": w1, "w2": w2, "zeros": np.zeros(4, np.float32)})
+    module = th.models.to_torch(model)
+    assert not list(module.weights)  # the Identity nodes only carried the layers' biases
+    first, second = module.layers.values()
+    with torch.no_grad():
+        second.bias.fill_(0.5)
+    written = with_weights(model, module)
+    names = {t.name for t in written.proto.graph.initializer}
+    assert names == {"w1", "w2", "zeros", "y.bias"}
+    assert [n.op_type for n in written.proto.graph.node] == ["Identity", "Gemm", "Gemm"]
+    agree(written, module, rng.standard_normal((5, 4), dtype=np.float32))
+    with torch.no_grad():
+        first.bias.fill_(-1)
+    names = {t.name for t in with_weights(model, module).proto.graph.initializer}
+    assert names == {"w1", "w2", "h.bias", "y.bias"}  # nothing reads the shared one now
+
+
+def test_a_graph_of_two_inputs_takes_them_in_order_or_by_name():
+    nodes = [helper.make_node("Sub", ["x", "mask"], ["y"])]
+    module = th.models.to_torch(graph_model(nodes, {}, inputs=("x", "mask")))
+    x, mask = torch.ones(2, 4), torch.full((2, 4), 3.0)
+    assert torch.equal(module(x, mask), x - mask)
+    assert torch.equal(module(mask=mask, x=x), x - mask)

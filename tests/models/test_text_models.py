@@ -68,6 +68,7 @@ def test_text_needs_a_model_with_a_tokenizer(glosses, digits, tmp_path):
     assert "is text, and the model has no tokenizer" in done.stderr
 
 
+@pytest.mark.slow  # a minute: loading the folder, then a second of timing probes of each kind
 def test_profile_a_folder_from_the_command_line(minilm_folder, glosses):
     done = subprocess.run(
         [sys.executable, "-m", "thrifty.cli", "profile", str(minilm_folder), "-d", str(glosses),

@@ -43,7 +43,7 @@ def channels(module, config: Channels, context):
     layers = _prunable(module)
     if not layers:
         raise NotApplicable(
-            "channels pruning needs Linear or Conv layers (Gemm or Conv nodes in an ONNX "
+            "channels pruning needs Linear or Conv layers (Gemm, MatMul or Conv nodes in an ONNX "
             f"graph); {type(module).__name__} has none: use prune instead"
         )
     example = to_tensors(feed(take(context.data.train.x, slice(0, EXAMPLE_ROWS))))

@@ -93,11 +93,11 @@ def _to_int8(model: Model, mode: str, context, folder: Path) -> Path:
 
     original, prepared, output = folder / "model.onnx", folder / "prepared.onnx", folder / "q.onnx"
     onnx.save(model.proto, original)
-    try:
-        quant_pre_process(original, prepared, skip_optimization=True)
-    except Exception:  # ORT's symbolic shape inference gives up on some graphs (a transformer's
-        # dynamic sequence axis): ONNX's own shape inference is what quantization needs then
-        quant_pre_process(original, prepared, skip_optimization=True, skip_symbolic_shape=True)
+    # ORT's symbolic shape inference gives up on a dynamic axis past the batch (a transformer's
+    # sequence), and then leaves a debugging copy of the graph in the working folder: ONNX's
+    # own shape inference is what quantization needs there
+    symbolic = None not in model.input_shape
+    quant_pre_process(original, prepared, skip_optimization=True, skip_symbolic_shape=not symbolic)
     per_channel = not _shared(model.proto)
     if mode == "int8-dynamic":
         quantize_dynamic(prepared, output, per_channel=per_channel, weight_type=QuantType.QInt8)

@@ -59,7 +59,7 @@ def external_tensors(proto):
     """Every tensor stored outside the file: initializers, and tensors in node attributes."""
     import onnx
 
-    for graph in _graphs(proto.graph):
+    for graph in graphs(proto.graph):
         for tensor in graph.initializer:
             if tensor.data_location == onnx.TensorProto.EXTERNAL:
                 yield tensor
@@ -105,15 +105,15 @@ def check_location(location: str, folder: Path, *, model: Path) -> Path:
     return resolved
 
 
-def _graphs(graph):
+def graphs(graph):
     """A graph and every subgraph (If/Loop/Scan bodies) inside it."""
     yield graph
     for node in graph.node:
         for attribute in node.attribute:
             if attribute.HasField("g"):
-                yield from _graphs(attribute.g)
+                yield from graphs(attribute.g)
             for sub in attribute.graphs:
-                yield from _graphs(sub)
+                yield from graphs(sub)
 
 
 def _real_inputs(proto):
