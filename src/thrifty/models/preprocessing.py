@@ -47,7 +47,8 @@ class Preprocessing(nn.Sequential):
     metadata (``thrifty.preprocessing``), so a report can say what the model does first."""
 
     def __init__(self, steps: Sequence[Step]) -> None:
-        super().__init__(*(LAYERS[type(step)](step) for step in steps))
+        named = OrderedDict((step.to_dict()["step"], LAYERS[type(step)](step)) for step in steps)
+        super().__init__(named)  # its nodes read /inputs/scale/Mul, /inputs/standardize/Sub
         self.steps = tuple(steps)
 
     def describe(self) -> str:
