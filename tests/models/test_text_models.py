@@ -77,3 +77,11 @@ def test_profile_a_folder_from_the_command_line(minilm_folder, glosses):
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["quality"]["metric"] == "spearman" and report["quality"]["value"] == 1.0
+
+
+def test_channels_that_would_cut_attention_heads_apart_do_not_apply(minilm, glosses):
+    from thrifty.errors import NotApplicable
+
+    data = th.datasets.load(glosses, model=minilm)
+    with pytest.raises(NotApplicable, match="channels pruning cannot shrink TextModel"):
+        th.compress(minilm, "channels:0.5", data)

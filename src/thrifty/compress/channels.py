@@ -47,14 +47,25 @@ def channels(module, config: Channels, context):
             f"graph); {type(module).__name__} has none: use prune instead"
         )
     example = to_tensors(feed(take(context.data.train.x, slice(0, EXAMPLE_ROWS))))
-    pruner = tp.pruner.BasePruner(
-        module,
-        example,
-        importance=tp.importance.GroupMagnitudeImportance(p=2),
-        pruning_ratio=config.ratio,
-        ignored_layers=[_output_layer(module, layers, example)],
-    )
-    pruner.step()
+    try:
+        pruner = tp.pruner.BasePruner(
+            module,
+            example,
+            importance=tp.importance.GroupMagnitudeImportance(p=2),
+            pruning_ratio=config.ratio,
+            ignored_layers=[_output_layer(module, layers, example)],
+        )
+        pruner.step()
+        with torch.no_grad():
+            forward(module.eval(), example)  # the narrower network must still run
+    except (IndexError, RuntimeError, ValueError, KeyError) as error:
+        # the dependency graph cannot follow every structure: a transformer's attention
+        # reshapes its outputs into heads, which plain channel pruning would cut apart
+        first = (str(error).strip().splitlines() or [""])[0][:160]
+        raise NotApplicable(
+            f"channels pruning cannot shrink {type(module).__name__} consistently "
+            f"({type(error).__name__}: {first}); use prune instead"
+        ) from error
     context.say(f"channels: {config.ratio:.0%} of each layer's channels removed; fine-tuning")
     recover(module, context)
     return module
