@@ -81,15 +81,20 @@ def _read_npz(path: Path):
     return x, y, None
 
 
-def _read_table(path: Path, target: str | None):
+def open_table(path: Path):
+    """A ``.csv`` or ``.parquet`` file as an Arrow table; one line if it cannot be read."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path) if path.suffix.lower() == ".parquet" else pacsv.read_csv(path)
+        return pq.read_table(path) if path.suffix.lower() == ".parquet" else pacsv.read_csv(path)
     except (pa.ArrowException, OSError) as error:
         raise DataError(f"{path} could not be read as {path.suffix[1:]} ({error})") from error
+
+
+def _read_table(path: Path, target: str | None):
+    table = open_table(path)
     columns = table.column_names
     if target is None:
         raise DataError(f"{path}: name the column to predict with --target; columns: {columns}")

@@ -73,13 +73,10 @@ def read_table(path: Path, *, text: str | None, target: str | None = None) -> Te
     """The ``text`` column of a ``.csv`` or ``.parquet`` file, and its ``target`` column's
     classes if named."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(path) if path.suffix.lower() == ".parquet" else pacsv.read_csv(path)
-    except (pa.ArrowException, OSError) as error:
-        raise DataError(f"{path} could not be read as {path.suffix[1:]} ({error})") from error
+    from thrifty.datasets.files import open_table
+
+    table = open_table(path)
     columns = table.column_names
     if text is None:
         raise DataError(f"{path}: name the column of texts with --text; columns: {columns}")
