@@ -14,10 +14,10 @@ from typing import Annotated
 import typer
 
 from thrifty.cli_optimize import register_optimize_commands
-from thrifty.cli_options import AsJson, Data, Metric, Target, Text
+from thrifty.cli_options import AsJson, Data, Metric, ModelSource, Target, Text
 from thrifty.cli_ship import register_ship_commands
 from thrifty.errors import ThriftyError
-from thrifty.paths import existing_file, writable_file
+from thrifty.paths import existing_file, existing_model, writable_file
 
 app = typer.Typer(
     help="Make neural networks cheap to run, store and ship, and see what they cost in money.",
@@ -47,7 +47,7 @@ def _root(
 
 @app.command(epilog="Example: thrifty profile model.onnx --data fashion-mnist --json")
 def profile(
-    model: Annotated[str, typer.Argument(help="An .onnx or .keras model file.")],
+    model: ModelSource,
     data: Data,
     target: Target = None,
     text: Text = None,
@@ -139,7 +139,7 @@ def train(
     '--recipe "prune:0.92,share:5" -o lenet.thrifty'
 )
 def compress(
-    model: Annotated[str, typer.Argument(help="An .onnx, .keras or .thrifty model file.")],
+    model: ModelSource,
     data: Data,
     recipe: Annotated[str, typer.Option(help='Techniques in order, e.g. "prune:0.92,share:5".')],
     output: Annotated[Path, typer.Option("--output", "-o", help="A .thrifty or .onnx file.")],
@@ -166,7 +166,7 @@ def compress(
     from thrifty.pack import pack as write_pack
     from thrifty.report.text import compare_view
 
-    existing_file(model)
+    existing_model(model)
     writable_file(output, suffixes=(".thrifty", ".onnx"))
     original = load(model)
     dataset = load_data(data, target=target, text=text, model=original)
@@ -202,7 +202,7 @@ register_optimize_commands(app)  # optimize, report: thrifty/cli_optimize.py
 
 @app.command(epilog="Example: thrifty pack lenet.onnx -o lenet.thrifty")
 def pack(
-    model: Annotated[str, typer.Argument(help="An .onnx or .keras model file.")],
+    model: ModelSource,
     output: Annotated[Path, typer.Option("--output", "-o", help="The .thrifty file to write.")],
     as_json: AsJson = False,
 ) -> None:

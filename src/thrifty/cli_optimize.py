@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
-from thrifty.cli_options import Data, Metric, Target, Text
-from thrifty.paths import existing_file, writable_file, writable_folder
+from thrifty.cli_options import Data, Metric, ModelSource, Target, Text
+from thrifty.paths import existing_file, existing_model, writable_file, writable_folder
 
 
 def optimize(
-    model: Annotated[str, typer.Argument(help="An .onnx, .keras or .thrifty model file.")],
+    model: ModelSource,
     data: Data,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Folder for model.thrifty/.onnx, report.json.")
@@ -42,7 +42,7 @@ def optimize(
     from thrifty.progress import measured
     from thrifty.report.text import optimize_view
 
-    existing_file(model)
+    existing_model(model)
     writable_folder(output)
     budget = _seconds(time_budget)
     loaded = load(model)

@@ -6,6 +6,10 @@ from typing import Annotated
 
 import typer
 
+ModelSource = Annotated[
+    str,
+    typer.Argument(help="An .onnx, .keras or .thrifty model file, or a Hugging Face model folder."),
+]
 Data = Annotated[
     str,
     typer.Option(

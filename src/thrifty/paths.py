@@ -28,6 +28,13 @@ def existing_file(
     return path
 
 
+def existing_model(path: str | Path) -> Path:
+    """``path``, if it is a model file or a folder (a Hugging Face model's: ``thrifty.load``
+    checks what the folder holds)."""
+    path = Path(path)
+    return path if path.is_dir() else existing_file(path)
+
+
 def writable_file(path: str | Path, suffixes: tuple[str, ...] = ()) -> Path:
     """``path``, if a file can be written there (ending in one of ``suffixes``, if given)."""
     path = Path(path)
