@@ -85,3 +85,21 @@ def test_channels_that_would_cut_attention_heads_apart_do_not_apply(minilm, glos
     data = th.datasets.load(glosses, model=minilm)
     with pytest.raises(NotApplicable, match="channels pruning cannot shrink TextModel"):
         th.compress(minilm, "channels:0.5", data)
+
+
+@pytest.mark.slow  # packing 22.7M weights, then a prediction job's workers each loading them
+def test_the_tokenizer_travels_in_the_pack_and_predict_writes_vectors(minilm, glosses, tmp_path):
+    import pyarrow.parquet as pq
+
+    th.pack(minilm, tmp_path / "minilm.thrifty")
+    pulled = th.unpack(tmp_path / "minilm.thrifty")
+    assert pulled.text_encoding == minilm.text_encoding and pulled.task == "embedding"
+    texts = glosses.read_text(encoding="utf-8").splitlines()[:40]
+    tokens = pulled.text_encoding(texts).feed()
+    np.savez(tmp_path / "tokens.npz", **tokens)
+    done = th.predict(tmp_path / "minilm.thrifty", tmp_path / "tokens.npz",
+                      tmp_path / "vectors.parquet", workers=1, threads=2)  # fmt: skip
+    table = pq.read_table(done.output).sort_by("row")
+    vectors = np.stack(table["vector"].to_numpy(zero_copy_only=False))
+    session = ort.InferenceSession(minilm.to_bytes(), providers=["CPUExecutionProvider"])
+    assert np.allclose(vectors, session.run(None, tokens)[0], atol=1e-5)

@@ -78,7 +78,7 @@ def optimize(
         return result
 
     baseline = run(Trial("", 0))
-    strengths, scanned = prune_strengths(model, data, max_drop)
+    strengths, scanned = prune_strengths(model, data, max_drop, deadline)
     pruned = [f"prune:{s:g}" for s in strengths]
     groups = [list(search.SINGLES), pruned, list(search.GENTLER)]  # the quick ones first
     candidates = search.successive_halving(run, baseline, groups, max_drop, objective, deadline)

@@ -12,6 +12,7 @@ top alone need not survive it together: when the strengths collapse into fewer, 
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -22,14 +23,19 @@ TOLERANCES = (1, 4, 16)  # multiples of the quality budget
 LOWEST, HIGHEST = 0.5, 0.98  # the strengths tried stay within these
 
 
-def prune_strengths(model, data, max_drop: float) -> tuple[list[float], Scan | None]:
+def prune_strengths(
+    model, data, max_drop: float, deadline: float | None = None
+) -> tuple[list[float], Scan | None]:
     """Overall sparsities to try, and the scan they came from, its layers named as the graph's
-    (None: the model has no layers PyTorch can prune, e.g. an int8 graph)."""
+    (None: the model has no layers PyTorch can prune, e.g. an int8 graph, or the scan would
+    take more than half the time left before ``deadline``, a ``time.monotonic()`` instant)."""
     from thrifty.models.onnx_torch import to_torch
 
     try:
         module = copy.deepcopy(model.module) if model.module is not None else to_torch(model)
     except ModelError:
+        return [], None
+    if deadline is not None and _scan_seconds(module, data) > (deadline - time.monotonic()) / 2:
         return [], None
     found = _named_as_the_graph(scan(module.eval(), data), model, module)
     if not found.layers:
@@ -46,6 +52,16 @@ def prune_strengths(model, data, max_drop: float) -> tuple[list[float], Scan | N
             break
         strengths.add(gentler)
     return sorted(strengths), found
+
+
+def _scan_seconds(module, data) -> float:
+    """What the scan would take: a validation pass for each layer at each sparsity, timed."""
+    from thrifty.compress.weights import weights
+    from thrifty.models.training import validation_score
+
+    started = time.perf_counter()
+    validation_score(module.eval(), data)
+    return (time.perf_counter() - started) * (len(weights(module)) * len(GRID) + 1)
 
 
 def _named_as_the_graph(found: Scan, model, module) -> Scan:

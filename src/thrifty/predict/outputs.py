@@ -2,8 +2,8 @@
 and a manifest that says which shards are done (docs in ``thrifty.predict.job``).
 
 A shard file holds ``row`` (the input row's index), and ``class`` with ``probabilities`` for a
-classifier, or ``value`` (or ``values``) for a regressor. Its name carries its first and last
-row, so a re-run knows what it covers without opening it.
+classifier, ``value`` (or ``values``) for a regressor, or ``vector`` for an embedding model.
+Its name carries its first and last row, so a re-run knows what it covers without opening it.
 """
 
 from __future__ import annotations
@@ -22,11 +22,17 @@ def shard_name(shard: Shard) -> str:
     return f"part-{shard.index:06d}-rows-{shard.start}-{shard.stop}.parquet"
 
 
-def columns(rows: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
-    """The output columns for ``scores`` (the model's output for ``rows``, their indices)."""
+def columns(rows: np.ndarray, scores: np.ndarray, vectors: bool = False) -> dict[str, Any]:
+    """The output columns for ``scores`` (the model's output for ``rows``, their indices);
+    ``vectors``: they are embeddings, written as they are."""
     import pyarrow as pa
 
     scores = np.asarray(scores)
+    if vectors:
+        flat = pa.array(scores.astype(np.float32).reshape(-1))
+        width = scores.reshape(len(rows), -1).shape[1]
+        return {"row": pa.array(rows, pa.int64()),
+                "vector": pa.FixedSizeListArray.from_arrays(flat, width)}  # fmt: skip
     if scores.ndim == 2 and scores.shape[1] > 1:
         probabilities = _probabilities(scores.astype(np.float64))
         return {
@@ -53,17 +59,19 @@ def write_shard(
     rows: np.ndarray,
     scores: np.ndarray | None,
     failures: dict[int, str] | None = None,
+    vectors: bool = False,
 ) -> Path:
     """Commit one shard's predictions: the rows that failed, if any, are written (or an old
     list of them removed) first; then the shard, whole to a temporary file, then renamed.
-    ``scores`` None: no row of the shard could be predicted (``failures`` says why)."""
+    ``scores`` None: no row of the shard could be predicted (``failures`` says why);
+    ``vectors``: they are an embedding model's."""
     import io
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.table(
-        columns(rows, scores) if scores is not None else {"row": pa.array([], pa.int64())}
+        columns(rows, scores, vectors) if scores is not None else {"row": pa.array([], pa.int64())}
     )
     buffer = io.BytesIO()
     pq.write_table(table, buffer)

@@ -47,6 +47,7 @@ class Worker:
         self.plan = plan
         self.input = source or open_input(plan.source)
         self.model = load(plan.model)
+        self.vectors = self.model.task == "embedding"  # written as vectors, not classes
         self.session = open_session(
             self.model, plan.runtime, plan.device, plan.threads, plan.precision
         )
@@ -56,7 +57,8 @@ class Worker:
         started = time.perf_counter()
         x = self.input.read(shard.start, shard.stop)
         scores = np.concatenate([self._run(part) for part in batches(x, self.plan.batch_size)])
-        write_shard(self.plan.folder, shard, np.arange(shard.start, shard.stop), scores)
+        rows = np.arange(shard.start, shard.stop)
+        write_shard(self.plan.folder, shard, rows, scores, vectors=self.vectors)
         return Done(shard.index, shard.rows, 0, time.perf_counter() - started)
 
     def attempt(self, shard: Shard, retries: int) -> Done:
@@ -83,7 +85,7 @@ class Worker:
                 failures[shard.start + offset] = f"{type(error).__name__}: {error}"[:300]
         rows = np.asarray(good, dtype=np.int64)
         scores = np.concatenate(scores) if scores else None
-        write_shard(self.plan.folder, shard, rows, scores, failures)
+        write_shard(self.plan.folder, shard, rows, scores, failures, vectors=self.vectors)
         return Done(shard.index, len(good), len(failures), time.perf_counter() - started)
 
     def _run(self, batch) -> np.ndarray:
