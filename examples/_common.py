@@ -149,12 +149,13 @@ def print_outcome(found, workload) -> None:
     from thrifty.report.text import optimize_view
 
     console.print(optimize_view(found))
-    if found.best is found.baseline:
-        closest = found.closest
+    if found.closest is not None:
         console.print(
             "[yellow]no compressed version kept the quality within budget; the baseline stays"
-            + (f" (closest: {closest.trial.recipe})" if closest else "")
+            f" (closest: {found.closest.trial.recipe})"
         )
+    elif found.best is found.baseline:
+        console.print("[yellow]no compressed version within budget was cheaper; the baseline stays")
     console.print(bill_view(found.baseline, found.best, workload))
 
 

@@ -61,6 +61,11 @@ def optimize(
             f"{near.trial.recipe}, lost {near.drop(found.baseline):.2f}; "
             "the model as it is was written"
         )
+    elif found.best is found.baseline and found.candidates:
+        typer.echo(
+            f"no compressed candidate within {max_drop} of the model was cheaper by "
+            f"{found.objective} than the model as it is, which was written"
+        )
     typer.echo(f"wrote {output}/model.thrifty, model.onnx, report.json and report.html")
     if found.best.deployment:
         run_as = found.best.deployment

@@ -186,6 +186,9 @@ def test_the_pareto_front_and_the_closest_when_nothing_fits():
     e = measured("e", 0.885, 0.5, 200)  # smaller still, but 1.5 of the 2 points: past half
     assert Optimized(base, [a, b, c, d, e], max_drop=2.0, objective="money").best is d
     assert Optimized(base, [e], max_drop=2.0, objective="money").best is e  # none safer
+    dearer = measured("f", 0.90, 1.5, 500)  # within the budget, but costs more
+    kept = Optimized(base, [b, dearer], max_drop=0.5, objective="money")
+    assert kept.best is base and kept.closest is None  # one stayed within: none to name
 
 
 def test_bad_settings_are_refused(model, digits):

@@ -46,8 +46,9 @@ class Optimized:
 
     @property
     def closest(self) -> Measured | None:
-        """When no compressed candidate stays within the budget: the one that lost least."""
-        if self.best is not self.baseline or not self.candidates:
+        """When no compressed candidate stays within the budget: the one that lost least (None
+        when one did, though none was cheaper than the model as it is)."""
+        if self.best is not self.baseline or len(self.within) > 1 or not self.candidates:
             return None
         return min(self.candidates, key=lambda c: c.drop(self.baseline))
 
