@@ -103,3 +103,13 @@ def test_the_tokenizer_travels_in_the_pack_and_predict_writes_vectors(minilm, gl
     vectors = np.stack(table["vector"].to_numpy(zero_copy_only=False))
     session = ort.InferenceSession(minilm.to_bytes(), providers=["CPUExecutionProvider"])
     assert np.allclose(vectors, session.run(None, tokens)[0], atol=1e-5)
+
+
+def test_a_transformers_macs_are_counted_at_a_texts_length(minilm):
+    from thrifty.measure import count_layers
+
+    one, sixteen = (sum(layer.macs for layer in count_layers(minilm.proto, n)) for n in (1, 16))
+    assert sixteen == 16 * one  # the weight products grow with the tokens
+    per_token = 6 * (4 * 384 * 384 + 2 * 384 * 1536)  # 6 layers: Q, K, V, out; the MLP
+    assert one == pytest.approx(per_token, rel=0.02)
+    assert sum(layer.macs for layer in count_layers(minilm.proto)) == 0  # no length: unknown

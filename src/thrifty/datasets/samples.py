@@ -125,3 +125,16 @@ def describe(x: Any) -> dict[str, Any]:
     if arrays is None:
         return {"inputs": type(x).__name__}
     return {name: f"{a.dtype} {list(a.shape[1:])}" for name, a in arrays.items()}
+
+
+def typical_length(x: Samples) -> int | None:
+    """How long a sample is along a sequence axis, for counting what it costs: the mean
+    tokens of a text (a ragged kind's ``lengths``), the second axis of named inputs; None for
+    one array (its shape is fixed)."""
+    if not is_named(x) or not len(x):
+        return None
+    lengths = getattr(x, "lengths", None)
+    if lengths is not None:
+        return max(1, round(float(np.mean(lengths))))
+    first = next(iter(x.feed().values()))
+    return first.shape[1] if first.ndim > 1 else None

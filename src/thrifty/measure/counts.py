@@ -70,9 +70,25 @@ class Layer:
         return 2 * self.macs
 
 
-def count_layers(proto) -> list[Layer]:
-    """One Layer per node that holds weights or multiplies; a shared weight counts once."""
-    return [layer for layer, _ in _layers(proto)]
+def count_layers(proto, length: int | None = None) -> list[Layer]:
+    """One Layer per node that holds weights or multiplies; a shared weight counts once.
+
+    ``length``: a sample's length along the inputs' dynamic axes past the batch (a text's
+    tokens), for the MACs of a graph whose sizes depend on it; products of two activations
+    (attention's scores) are not counted, only those with a weight."""
+    return [layer for layer, _ in _layers(_at_length(proto, length) if length else proto, length)]
+
+
+def _at_length(proto, length: int):
+    """A copy of ``proto`` whose inputs' dynamic axes past the batch are ``length`` long."""
+    import copy
+
+    sized = copy.deepcopy(proto)
+    for value in sized.graph.input:
+        for dim in list(value.type.tensor_type.shape.dim)[1:]:
+            if not dim.HasField("dim_value"):
+                dim.dim_value = length
+    return sized
 
 
 def weight_layers(proto) -> dict[str, str]:
@@ -80,8 +96,8 @@ def weight_layers(proto) -> dict[str, str]:
     return {weight: layer.name for layer, weights in _layers(proto) for weight in weights}
 
 
-def _layers(proto) -> list[tuple[Layer, list[str]]]:
-    """Each layer, with the names of the weights it counts."""
+def _layers(proto, length: int | None = None) -> list[tuple[Layer, list[str]]]:
+    """Each layer, with the names of the weights it counts (``length``: see count_layers)."""
     weights = _weights(proto.graph)
     behind = _dequantized(proto.graph, weights)
     scales = _scales(proto.graph)
@@ -105,7 +121,7 @@ def _layers(proto) -> list[tuple[Layer, list[str]]]:
             params, nbytes = params + count, nbytes + size
             if count:
                 held.append(name)
-        macs = _macs(node, shapes)
+        macs = _macs(node, shapes, length)
         if params or macs:
             name = node.name or f"{node.op_type}_{index}"
             layers.append((Layer(name, node.op_type, params, nbytes, macs), held))
@@ -226,8 +242,10 @@ def _attribute(node, name: str, default=None):
     return next(found, default)
 
 
-def _macs(node, shapes) -> int:
-    """Multiply-accumulates per sample of one node; 0 where shapes are unknown or it has none."""
+def _macs(node, shapes, length: int | None = None) -> int:
+    """Multiply-accumulates per sample of one node; 0 where shapes are unknown or it has none.
+    A MatMul by a weight whose input's shape inference lost (a transformer's, after a Reshape
+    to a shape computed at run time) applies it to each of a sample's ``length`` tokens."""
     if node.op_type not in PRODUCTS:
         return 0
     kind, data, slot = PRODUCTS[node.op_type]
@@ -246,4 +264,6 @@ def _macs(node, shapes) -> int:
     if kind == "gemm":  # one row of A (K) times B (K x N, or N x K when transposed)
         return prod(weight)
     inp = _per_sample(shapes.get(node.input[data]))  # matmul: (..., M, K) x (K, N) per sample
-    return 0 if inp is None else inp * weight[-1]
+    if inp is None:
+        return length * prod(weight) if length and len(weight) == 2 else 0
+    return inp * weight[-1]

@@ -10,7 +10,7 @@ import numpy as np
 
 from thrifty.datasets import Dataset, Split
 from thrifty.datasets.metrics import DEFAULT, parse
-from thrifty.datasets.samples import feed, sample_bytes, sample_shape, take
+from thrifty.datasets.samples import feed, sample_bytes, sample_shape, take, typical_length
 from thrifty.errors import DataError
 from thrifty.measure.cost import Bandwidth, Compute, Cost, Storage
 from thrifty.measure.counts import count_layers
@@ -58,7 +58,7 @@ def profile(
         quality = measure_quality(session, x, part.y, metric=scoring, classes=classes, split=name)
     latency = measure_latency(session, x, budget_s=timing_budget_s)
     throughput = measure_throughput(session, x, budget_s=timing_budget_s / 4)
-    layers = count_layers(model.proto)
+    layers = count_layers(model.proto, typical_length(x))
     packed = model.metadata.get("packed_bytes")
     artifact, form = (packed, "thrifty") if packed else (len(model.to_bytes()), "onnx")
     outputs = session.run(feed(take(x, slice(0, 1))))
