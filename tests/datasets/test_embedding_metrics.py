@@ -31,5 +31,7 @@ def test_wrong_embedding_metrics_say_what_fits():
         parse("recall@ten", "embedding")
     with pytest.raises(DataError, match="is for embedding; this data is classification"):
         parse("spearman", "classification")
+    with pytest.raises(DataError, match="use spearman, cosine, recall@K$"):
+        parse("accuracy", "embedding")
     with pytest.raises(DataMismatch, match="vectors of 8 but the original's are 16 wide"):
         score(Metric("cosine"), ORIGINAL[:, :8], ORIGINAL, None)

@@ -107,7 +107,7 @@ def parse(spec: str, task: str, classes: Sequence[str] | int | None = None) -> M
         )
     kind, _, takes_class = KINDS[name]
     if kind != task:
-        fitting = ", ".join(n for n, k in KINDS.items() if k[0] == task)
+        fitting = ", ".join(n + "K" * n.endswith("@") for n, k in KINDS.items() if k[0] == task)
         raise DataError(f"metric {name!r} is for {kind}; this data is {task}: use {fitting}")
     if which and not takes_class:
         raise DataError(f"metric {name!r} takes no class; write {name}")
