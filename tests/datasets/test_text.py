@@ -37,7 +37,7 @@ def test_tokens_pad_each_batch_to_its_own_longest_row(tokenizer):
     tokens = tokenize([*SHORT, LONG], tokenizer, max_length=256, with_type_ids=False)
     assert tokens.ids.dtype == np.int64 and len(tokens) == 4
     assert len(tokens.ids) == tokens.lengths.sum()  # ragged: no padding stored
-    short = tokens.batch(np.arange(3))
+    short = tokens.take(np.arange(3)).feed()
     assert set(short) == {"input_ids", "attention_mask"}
     assert short["input_ids"].shape == (3, tokens.lengths[:3].max())
     assert short["input_ids"].shape[1] < tokens.lengths.max()
@@ -54,7 +54,7 @@ def test_take_keeps_the_rows_asked_for_in_that_order(tokenizer):
     assert picked.lengths.tolist() == tokens.lengths[[3, 0, 3]].tolist()
     row = tokens.ids[tokens.offsets[3] : tokens.offsets[4]]
     np.testing.assert_array_equal(picked.ids[: len(row)], row)
-    batch = tokens.batch(np.array([1, 2]))
+    batch = tokens.take(np.array([1, 2])).feed()
     np.testing.assert_array_equal(batch["token_type_ids"], np.zeros_like(batch["input_ids"]))
 
 

@@ -2,7 +2,7 @@
 
 Padding every text to the model's maximum length (256 for MiniLM) would make a batch of
 ten-token glosses cost 25 times its work; sentence-transformers pads each batch to its own
-longest text, and so does :meth:`Tokens.batch`.
+longest text, and so does :meth:`Tokens.feed`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Tokens:
     """Row ``i`` is ``ids[offsets[i]:offsets[i + 1]]``: one flat int64 array, no padding.
 
     >>> tokens = Tokens(np.array([101, 7, 102, 101, 102]), np.array([0, 3, 5]), pad_id=0)
-    >>> tokens.batch(np.array([1]))["input_ids"]
+    >>> tokens.take(np.array([1])).feed()["input_ids"]
     array([[101, 102]])
     """
 
@@ -76,10 +76,6 @@ class Tokens:
         within = np.arange(offsets[-1]) - np.repeat(offsets[:-1], lengths)
         ids = self.ids[np.repeat(self.offsets[index], lengths) + within]
         return Tokens(ids, offsets, self.pad_id, self.with_type_ids)
-
-    def batch(self, index: np.ndarray | slice) -> dict[str, np.ndarray]:
-        """The model's inputs for the rows at ``index``, padded to the longest of those rows."""
-        return self.take(index).feed()
 
     def feed(self) -> dict[str, np.ndarray]:
         """The model's inputs for every row, padded to the longest of them (a batch's)."""

@@ -15,7 +15,7 @@ from thrifty.errors import DataError
 from thrifty.measure.cost import Bandwidth, Compute, Cost, Storage
 from thrifty.measure.counts import count_layers
 from thrifty.measure.memory import PeakMemory
-from thrifty.measure.quality import measure_quality, predict_all
+from thrifty.measure.quality import measure_quality, reference
 from thrifty.measure.timing import measure_latency, measure_throughput
 from thrifty.models import Model, load
 from thrifty.predict.session import Device, Runtime, open_session
@@ -52,7 +52,7 @@ def profile(
     model = load(model, input_shape=sample_shape(part.x)) if not isinstance(model, Model) else model
     x = model.fit_inputs(part.x)
     if part.y is None:  # an embedding, against itself: the reference is the model's own vectors
-        part = replace(part, y=predict_all(open_session(model, device="cpu"), x))
+        part = replace(part, y=reference(model)(x))
     with PeakMemory() as peak:
         session = open_session(model, runtime, device, threads)
         quality = measure_quality(session, x, part.y, metric=scoring, classes=classes, split=name)

@@ -32,13 +32,16 @@ def measure_quality(
     return Quality(metric.spec, score(metric, predict_all(session, x), y, classes), len(y), split)
 
 
-def referenced(data, model):
-    """``data`` with ``model``'s own vectors as every split's targets, for the ``embedding``
-    task (as given otherwise): what each candidate's vectors are then compared with. They come
-    from ONNX Runtime on the model's graph, the artifact that ships."""
-    if not data.needs_reference:
-        return data
+def reference(model):
+    """``x -> model's own vectors for x``, from ONNX Runtime on its graph (the artifact that
+    ships): what an embedding's candidates are compared with."""
     from thrifty.predict.session import open_session
 
     session = open_session(model, device="cpu")
-    return data.with_reference(lambda x: predict_all(session, model.fit_inputs(x)))
+    return lambda x: predict_all(session, model.fit_inputs(x))
+
+
+def referenced(data, model):
+    """``data`` with ``model``'s own vectors as every split's targets, for the ``embedding``
+    task (as given otherwise)."""
+    return data.with_reference(reference(model)) if data.needs_reference else data

@@ -243,7 +243,7 @@ def _examples(texts, tokenizer, module: TextModel, max_length: int) -> dict[str,
     from thrifty.datasets.tokens import tokenize
 
     tokens = tokenize(texts, tokenizer, max_length, with_type_ids=module.type_ids)
-    return tokens.batch(np.arange(len(tokens)))
+    return tokens.feed()
 
 
 def _check_export(proto, module: TextModel, inputs: dict[str, np.ndarray], folder: Path) -> None:
