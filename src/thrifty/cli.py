@@ -162,6 +162,7 @@ def compress(
     from thrifty.compress import compress as run
     from thrifty.datasets import load as load_data
     from thrifty.measure import profile as measure
+    from thrifty.measure.quality import referenced
     from thrifty.models import load
     from thrifty.pack import pack as write_pack
     from thrifty.report.text import compare_view
@@ -178,6 +179,7 @@ def compress(
     else:
         result.save(output)
     with _status("measuring before and after", quiet=as_json):
+        dataset = referenced(dataset, original)  # an embedding's: against the original's vectors
         before, after = (measure(m, dataset) for m in (original, result))
     if as_json:
         typer.echo(
@@ -252,7 +254,11 @@ def _show_inspection(inspection, as_json: bool) -> None:
 def predict(
     model: Annotated[str, typer.Argument(help="An .onnx, .keras or .thrifty model file.")],
     inputs: Annotated[
-        str, typer.Argument(help="Rows: a .parquet file or folder, .csv, .npy or .npz.")
+        str,
+        typer.Argument(
+            help="Rows: a .parquet file or folder, .csv, .npy or .npz; or a .txt of texts, one a "
+            "line, for a model that carries its tokenizer."
+        ),
     ],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="A .parquet or .npy file, or a folder.")

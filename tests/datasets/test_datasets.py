@@ -66,10 +66,18 @@ def test_npz(tmp_path):
     assert len(data.train) + len(data.val) + len(data.test) == 200
 
 
-def test_npz_needs_x_and_y(tmp_path):
-    np.savez(tmp_path / "rows.npz", inputs=np.zeros((20, 2)))
-    with pytest.raises(DataError, match="save inputs as 'x'"):
+def test_npz_needs_inputs(tmp_path):
+    np.savez(tmp_path / "rows.npz", y=np.zeros(20))
+    with pytest.raises(DataError, match="holds only 'y'; save inputs as 'x'"):
         th.datasets.load(tmp_path / "rows.npz")
+
+
+def test_npz_without_targets_is_scored_against_the_original(tmp_path):
+    np.savez(tmp_path / "rows.npz", x=np.zeros((20, 2)))
+    data = th.datasets.load(tmp_path / "rows.npz")
+    assert data.task == "embedding" and data.needs_reference
+    with pytest.raises(DataError, match="has no 'y' for classification"):
+        th.datasets.load(tmp_path / "rows.npz", task="classification")
 
 
 def test_npz_with_objects_is_not_unpickled(tmp_path):

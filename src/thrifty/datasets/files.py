@@ -1,5 +1,6 @@
-"""Users' own data: ``.npz`` (arrays ``x`` and ``y``, or one array per named input and ``y``),
-``.csv`` and ``.parquet`` with a target."""
+"""Users' own data: ``.npz`` (arrays ``x`` and ``y``, or one array per named input and ``y``;
+without ``y``, quality is agreement with the original model's outputs), ``.csv`` and ``.parquet``
+with a target."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def from_file(path: Path, *, target: str | None, task: Task | None, seed: int) -
         x, y, features = _read_table(path, target)
     else:
         raise DataError(f"{path}: thrifty reads {', '.join(SUFFIXES)} data files, not {suffix!r}")
+    if y is None:
+        return _without_targets(path, x, task, seed)
     task = task or _infer_task(y)
     classes = None
     if task == "classification":
@@ -53,21 +56,37 @@ def from_file(path: Path, *, target: str | None, task: Task | None, seed: int) -
     )
 
 
+def _without_targets(path: Path, x, task: Task | None, seed: int) -> Dataset:
+    """Rows with no targets: the ``embedding`` task, scored against the original's outputs."""
+    if task not in (None, "embedding"):
+        raise DataError(f"{path} has no 'y' for {task}; save the targets as 'y' in the .npz")
+    if not isinstance(x, Named):
+        x = _numeric(x, f"{path}: the inputs").astype(np.float32)
+    zeros = np.zeros(len(x), dtype=np.float32)
+    data = from_rows(path.stem, x, zeros, seed, source=str(path), task="embedding")
+    return data.with_reference(lambda rows: None)
+
+
 def _read_npz(path: Path):
     # allow_pickle=False: an .npz with object arrays would otherwise unpickle on read.
-    """``x`` (one array), or every array but ``y`` as inputs by name (``input_ids``, ...)."""
+    """``x`` (one array), or every array but ``y`` as inputs by name (``input_ids``, ...);
+    ``y`` is None when the file has none."""
     try:
         with np.load(path, allow_pickle=False) as arrays:
             inputs = {name: arrays[name] for name in arrays.files if name != "y"}
-            if "y" not in arrays or not inputs:
-                raise DataError(
-                    f"{path} holds arrays {sorted(arrays.files)}; save inputs as 'x' (or one "
-                    "array per model input, by its name) and targets as 'y': "
-                    "np.savez(path, x=inputs, y=targets)"
-                )
-            y = arrays["y"]
+            y = arrays.get("y")
     except (ValueError, OSError) as error:
         raise DataError(f"{path} is not a readable .npz file ({error})") from error
+    if not inputs:
+        raise DataError(
+            f"{path} holds only 'y'; save inputs as 'x' (or one array per model input, by its "
+            "name) beside it: np.savez(path, x=inputs, y=targets)"
+        )
+    rows = {name: len(array) for name, array in inputs.items()}
+    if len(set(rows.values())) > 1:
+        raise DataError(f"{path}: its inputs' rows differ ({rows}); they must match")
+    if y is None:
+        return _inputs(inputs), None, None
     for name, array in inputs.items():
         if len(array) != len(y):
             raise DataError(
@@ -77,8 +96,11 @@ def _read_npz(path: Path):
         y = y[:, 0]  # a column of targets
     if y.ndim not in (1, 2):
         raise DataError(f"{path}: y has shape {y.shape}; give one target or one vector a row")
-    x = inputs["x"] if list(inputs) == ["x"] else Named(inputs)
-    return x, y, None
+    return _inputs(inputs), y, None
+
+
+def _inputs(arrays: dict[str, np.ndarray]):
+    return arrays["x"] if list(arrays) == ["x"] else Named(arrays)
 
 
 def open_table(path: Path):

@@ -3,6 +3,10 @@
 Keras' own ``safe_mode`` has been bypassed by configs that import modules or re-enable unsafe
 loading, so thrifty first reads ``config.json`` itself and refuses Lambda layers, custom
 registered objects and any module outside ``keras``; only then does Keras (safe mode on) load it.
+
+The network is exported to ONNX at once, and that graph is the model (its torch module, for
+fine-tuning and pruning, is read back from it): Keras' layers call torch's functions directly,
+so Torch-Pruning finds no ``Conv2d`` or ``Linear`` in Keras' own module to shrink.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +43,8 @@ def load_keras(path: Path) -> Model:
     input_shape = tuple(network.input_shape[1:])
     if None in input_shape:
         raise CorruptModel(f"{path}: the model's input shape {input_shape} must be fixed")
-    return from_module(network, input_shape, name=path.stem, source=str(path))
+    exported = from_module(network, input_shape, name=path.stem, source=str(path))
+    return replace(exported, module=None)
 
 
 def read_config(path: Path) -> Any:

@@ -1,16 +1,18 @@
 """Rows to predict on, read a range at a time so memory stays bounded whatever the input's size.
 
-Every input becomes one of three readers: a ``.npy`` read by offset (``.npy`` files; arrays and
+Every input becomes one of four readers: a ``.npy`` read by offset (``.npy`` files; arrays and
 ``.npz`` members, written once to a temporary ``.npy``), named inputs (an ``.npz`` of one array
 per model input, ``input_ids`` and ``attention_mask`` say, or a folder of such ``.npy`` files:
-the same rows of each), or Parquet read by row group (a file, a folder of ``*.parquet`` shards,
-or a ``.csv`` re-written once as Parquet, streaming, since a CSV cannot be read at an offset).
+the same rows of each), Parquet read by row group (a file, a folder of ``*.parquet`` shards,
+or a ``.csv`` re-written once as Parquet, streaming, since a CSV cannot be read at an offset),
+or token ids (a ``.txt`` of texts, tokenized once by the model's tokenizer: ``predict/texts.py``).
 ``shards()`` cuts the rows into units of work; ``read(start, stop)`` returns them.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from thrifty.errors import DataError
 SHARD_BYTES = 16 * 2**20  # input per unit of work for .npy inputs (Parquet: its row groups)
 SHARD_ROWS = 65_536  # at most, so that small rows still make several shards
 CSV_BLOCK = 2**22  # bytes of CSV parsed at a time
+SUFFIXES = (".parquet", ".csv", ".npy", ".npz", ".txt")
 
 
 @dataclass(frozen=True)
@@ -189,30 +192,43 @@ def check_input(source: Any) -> None:
         return
     path = Path(source)
     if not path.exists():
-        raise DataError(f"{path} does not exist; give a .parquet, .csv, .npy or .npz file")
-    if not path.is_dir() and path.suffix.lower() not in (".parquet", ".csv", ".npy", ".npz"):
-        raise DataError(f"{path}: predict reads .parquet (file or folder), .csv, .npy and .npz")
+        raise DataError(f"{path} does not exist; give a .parquet, .csv, .npy, .npz or .txt file")
+    if not path.is_dir() and path.suffix.lower() not in SUFFIXES:
+        raise DataError(
+            f"{path}: predict reads .parquet (file or folder), .csv, .npy, .npz and .txt (texts)"
+        )
 
 
-def open_input(source: Any, spill: Path | None = None) -> NpyInput | NamedInput | ParquetInput:
-    """The reader for ``source``: an array, or a .npy/.npz/.csv/.parquet file or folder.
+def is_text(source: Any) -> bool:
+    return isinstance(source, str | Path) and Path(source).suffix.lower() == ".txt"
+
+
+def open_input(source: Any, spill: Path | None = None, encoding=None):
+    """The reader for ``source``: an array, or a .npy/.npz/.csv/.parquet/.txt file or folder.
     Arrays and .npz are first written to ``spill``.npy (an .npz of several inputs to the folder
-    ``spill``), .csv to ``spill``.parquet, streaming; the reader's ``path`` is then what a
+    ``spill``), .csv to ``spill``.parquet, streaming, and a .txt to the folder ``spill`` as the
+    token ids of ``encoding`` (the model's tokenizer); the reader's ``path`` is then what a
     worker opens."""
+    from thrifty.predict.texts import TokensInput, is_tokens, spill_texts
+
     if isinstance(source, np.ndarray) and spill is not None:
         np.save(spill.with_suffix(".npy"), source)
         return NpyInput(spill.with_suffix(".npy"))
     check_input(source)
     path = Path(source)
     suffix = path.suffix.lower()
+    if is_tokens(path):
+        return TokensInput(path)
     if path.is_dir() and any(path.glob("*.npy")):
         return NamedInput(path)
     if path.is_dir() or suffix == ".parquet":
         return ParquetInput(path)
     if suffix == ".npy":
         return NpyInput(path)
-    if suffix in (".csv", ".npz") and spill is None:
-        raise DataError(f"{path}: .csv and .npz inputs need a place to spill them to")
+    if suffix in (".csv", ".npz", ".txt") and spill is None:
+        raise DataError(f"{path}: .csv, .npz and .txt inputs need a place to spill them to")
+    if suffix == ".txt":
+        return TokensInput(spill_texts(path, encoding, spill))
     if suffix == ".csv":
         return ParquetInput(_csv_to_parquet(path, spill.with_suffix(".parquet")))
     if suffix == ".npz":
@@ -248,7 +264,8 @@ def _npz_to_npy(path: Path, spill: Path) -> Path:
                 raise DataError(f"{path} holds {names}: no rows to predict on")
             single = len(inputs) == 1
             if not single:
-                spill.mkdir(exist_ok=True)
+                shutil.rmtree(spill, ignore_errors=True)  # another job's spill, of other rows
+                spill.mkdir()
             for name in inputs:
                 target = spill.with_suffix(".npy") if single else spill / f"{name}.npy"
                 with archive.open(f"{name}.npy") as member, target.open("wb") as out:

@@ -24,7 +24,14 @@ import numpy as np
 from thrifty.datasets.samples import describe, feed, is_named
 from thrifty.errors import DataError, DataMismatch
 from thrifty.paths import writable_file, writable_folder
-from thrifty.predict.inputs import DLPackInput, Shard, check_input, is_dlpack, open_input
+from thrifty.predict.inputs import (
+    DLPackInput,
+    Shard,
+    check_input,
+    is_dlpack,
+    is_text,
+    open_input,
+)
 from thrifty.predict.outputs import done_shards, read_failures, shard_name, write_manifest
 from thrifty.predict.session import available_cores
 from thrifty.predict.worker import Plan, Worker
@@ -68,7 +75,8 @@ def predict(
 ) -> Predicted:
     """Run ``model`` over every row of ``inputs`` and write the predictions to ``outputs``.
 
-    ``inputs``: a .parquet file or folder, .csv, .npy, .npz, or an array; an array of another
+    ``inputs``: a .parquet file or folder, .csv, .npy, .npz, .txt (texts, one a line, for a
+    model that carries its tokenizer), or an array; an array of another
     library that DLPack can view (CuPy, a torch tensor) is used where it is, without a copy,
     by PyTorch in this process. ``precision``: PyTorch on a GPU may run in fp16 or bf16 (see
     ``open_session``). ``outputs``: a .parquet or .npy file, or a folder (one Parquet file per
@@ -90,7 +98,8 @@ def predict(
         if in_place:
             source, runtime, workers = DLPackInput(inputs), "torch", 1
         else:
-            source = open_input(inputs, spill=folder / "_input")
+            encoding = _encoding(model_path) if is_text(inputs) else None
+            source = open_input(inputs, spill=folder / "_input", encoding=encoding)
         shards = source.shards()
         _forget_other_jobs(folder, source, model_path, shards)
         done = done_shards(folder, shards)
@@ -170,6 +179,13 @@ def _model_file(model: Any, folder: Path) -> Path:
     path = folder / "_model.onnx"
     load(model).save(path)
     return path
+
+
+def _encoding(model: Path):
+    """The tokenizer the model's file carries (None if it carries none)."""
+    from thrifty.models import load
+
+    return load(model).text_encoding
 
 
 def _forget_other_jobs(folder: Path, source, model: Path, shards: list[Shard]) -> None:

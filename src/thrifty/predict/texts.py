@@ -1,0 +1,91 @@
+"""Texts to predict on: a ``.txt`` of one text a line, tokenized once by the model's own
+tokenizer (the one its file carries) into a folder of ragged token ids that workers read a
+range at a time. Row ``i`` is line ``i + 1``, blank lines included, so predictions line up
+with the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thrifty.datasets.tokens import Encoding, Tokens
+from thrifty.errors import DataError
+
+LINES_A_CALL = 8192  # texts tokenized at once: the tokenizer's batches, and bounded memory
+ABOUT = "tokens.json"
+
+
+def spill_texts(path: Path, encoding: Encoding | None, spill: Path) -> Path:
+    """``path``'s lines as ``encoding``'s token ids in the folder ``spill``: ``ids.bin`` (every
+    row's ids, int64, end to end), ``offsets.npy`` (where each row starts) and ``tokens.json``."""
+    if encoding is None:
+        raise DataError(
+            f"{path} is text, and the model has no tokenizer to read it with; give a model "
+            "that carries one (a Hugging Face folder, or a .thrifty or .onnx thrifty wrote "
+            "from one), or the token ids themselves (.npz)"
+        )
+    shutil.rmtree(spill, ignore_errors=True)  # another job's spill, of other rows
+    spill.mkdir()
+    lengths, pad_id = [], 0
+    try:
+        with path.open(encoding="utf-8") as lines, (spill / "ids.bin").open("wb") as ids:
+            while chunk := [line.rstrip("\r\n") for line in islice(lines, LINES_A_CALL)]:
+                tokens = encoding(chunk)
+                ids.write(tokens.ids.astype("<i8").tobytes())
+                lengths.append(tokens.lengths)
+                pad_id = tokens.pad_id
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path} is not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from None
+    except OSError as error:
+        raise DataError(f"{path} could not be read ({error.strerror})") from None
+    if not lengths:
+        raise DataError(f"{path} has no text; put one text a line")
+    offsets = np.concatenate([[0], np.cumsum(np.concatenate(lengths))])
+    np.save(spill / "offsets.npy", offsets)
+    about = {
+        "source": str(path.resolve()),
+        "pad_id": pad_id,
+        "with_type_ids": encoding.with_type_ids,
+    }
+    (spill / ABOUT).write_text(json.dumps(about))
+    return spill
+
+
+def is_tokens(path: Path) -> bool:
+    return path.is_dir() and (path / ABOUT).is_file()
+
+
+class TokensInput:
+    """A folder ``spill_texts`` wrote: rows read as ``Tokens`` (padded per batch when fed)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.about = json.loads((path / ABOUT).read_text())
+        self.offsets = np.load(path / "offsets.npy")
+        self.rows = len(self.offsets) - 1
+
+    def shards(self) -> list:
+        from thrifty.predict.inputs import ranges
+
+        names = 3 if self.about["with_type_ids"] else 2
+        return ranges(self.rows, 8 * names * int(self.offsets[-1]) // max(self.rows, 1))
+
+    def read(self, start: int, stop: int) -> Tokens:
+        first, last = int(self.offsets[start]), int(self.offsets[stop])
+        with (self.path / "ids.bin").open("rb") as handle:
+            data = os.pread(handle.fileno(), 8 * (last - first), 8 * first)
+        ids = np.frombuffer(data, "<i8").astype(np.int64)
+        offsets = self.offsets[start : stop + 1] - first
+        return Tokens(ids, offsets, self.about["pad_id"], self.about["with_type_ids"])
+
+    def describe(self) -> dict[str, Any]:
+        return {"texts": self.about["source"], "rows": self.rows, "tokens": int(self.offsets[-1])}
