@@ -58,8 +58,8 @@ def compress(
     """
     from thrifty.datasets import Dataset
     from thrifty.datasets import load as load_data
+    from thrifty.loading import load
     from thrifty.measure.quality import referenced
-    from thrifty.models import load
     from thrifty.models.export import from_module
     from thrifty.models.onnx_torch import to_torch, with_weights
 

@@ -12,12 +12,13 @@ from thrifty.datasets import Dataset, Split
 from thrifty.datasets.metrics import DEFAULT, parse
 from thrifty.datasets.samples import feed, sample_bytes, sample_shape, take, typical_length
 from thrifty.errors import DataError
+from thrifty.loading import load
 from thrifty.measure.cost import Bandwidth, Compute, Cost, Storage
 from thrifty.measure.counts import count_layers
 from thrifty.measure.memory import PeakMemory
 from thrifty.measure.quality import measure_quality, reference
 from thrifty.measure.timing import measure_latency, measure_throughput
-from thrifty.models import Model, load
+from thrifty.models import Model
 from thrifty.predict.session import Device, Runtime, open_session
 
 SPLITS = ("train", "val", "test")

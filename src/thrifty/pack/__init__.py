@@ -26,7 +26,8 @@ def pack(
     metadata: dict[str, Any] | None = None,
     input_shape: tuple[int, ...] | None = None,
 ) -> dict[str, Any]:
-    """Write ``model`` (anything :func:`thrifty.load` takes) to ``path``; return its header."""
+    """Write ``model`` to ``path``; return its header. ``model`` is a :class:`thrifty.Model` or
+    anything :func:`thrifty.models.load` takes (a .thrifty file is packed already)."""
     from thrifty import __version__
     from thrifty.models import load
     from thrifty.pack.writer import write_pack
