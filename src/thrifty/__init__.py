@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from thrifty import errors
 from thrifty.errors import ThriftyError
-
-__version__ = "0.1.0"
+from thrifty.version import __version__
 
 # public name -> the module that defines it
 _LAZY = {

@@ -47,7 +47,8 @@ def optimize(
 
     >>> best = th.optimize("lenet.onnx", "fashion-mnist", max_drop=0.5)  # doctest: +SKIP
     """
-    import thrifty as th
+    from thrifty.datasets import load as load_data
+    from thrifty.loading import load
     from thrifty.measure import Workload, load_pricing
 
     if objective not in OBJECTIVES:
@@ -58,9 +59,9 @@ def optimize(
         writable_folder(out)
     started = time.monotonic()
     deadline = started + time_budget
-    data = th.datasets.load(data) if isinstance(data, str | Path) else data
+    data = load_data(data) if isinstance(data, str | Path) else data
     data = data.with_metric(metric)
-    model = th.load(model, input_shape=data.input_shape)
+    model = load(model, input_shape=data.input_shape)
     data = referenced(data, model)  # an embedding's targets: the original's vectors
     pricing = load_pricing(pricing) if not hasattr(pricing, "name") else pricing
     workload = workload or Workload()

@@ -37,14 +37,13 @@ def options(deployed, tensors: list[dict[str, Any]]) -> list[tuple[str, int]]:
 
 def measure_options(deployed, data, tensors, pricing, workload) -> list[dict[str, Any]]:
     """Every option that runs, with its quality, speed and bill."""
-    import thrifty as th
-    from thrifty.measure import Bill
+    from thrifty.measure import Bill, profile
 
     measured = []
     with _torch_threads_kept():
         for runtime, threads in options(deployed, tensors):
             try:
-                cost = th.profile(
+                cost = profile(
                     deployed, data, split="test", runtime=runtime, threads=threads,
                     timing_budget_s=TIMING_BUDGET_S,
                 )  # fmt: skip

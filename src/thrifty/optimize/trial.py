@@ -89,16 +89,17 @@ def measure(
 def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Path, deadline):
     import time
 
-    import thrifty as th
+    from thrifty.measure import profile
+    from thrifty.pack import pack, unpack
 
     started = time.perf_counter()
     candidate = _compressed(model, data, trial, pricing, workload, finetune, deadline)
     cut_short = trial.epochs > 0 and deadline is not None and time.monotonic() > deadline
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.thrifty"
-    th.pack(candidate, path, metadata={"recipe": trial.recipe or "none"})
-    deployed = th.unpack(path)
-    validation = th.profile(deployed, data, split="val", timing_budget_s=0.05)
+    pack(candidate, path, metadata={"recipe": trial.recipe or "none"})
+    deployed = unpack(path)
+    validation = profile(deployed, data, split="val", timing_budget_s=0.05)
     tensors = _tensors(path, deployed)
     options = measure_options(deployed, data, tensors, pricing, workload)
     layers = options[0]["cost"].layers
@@ -121,7 +122,8 @@ def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline
     and quantization comes after fine-tuning, without doing those steps again. With
     distillation the teacher is the model the recipe starts from, so there only quantization
     is added to a measured model."""
-    import thrifty as th
+    from thrifty.compress import compress
+    from thrifty.pack import unpack
 
     if not trial.recipe:
         return model
@@ -134,9 +136,9 @@ def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline
         head = Trial(",".join(steps[:cut]), trial.epochs)
         parent = _cache_folder(model, data, head, pricing, workload, finetune)
         if (parent / "measured.json").is_file():
-            start = th.unpack(parent / "model.thrifty")
-            return th.compress(start, rest, data, finetune=tuning, deadline=deadline)
-    return th.compress(model, trial.recipe, data, finetune=tuning, deadline=deadline)
+            start = unpack(parent / "model.thrifty")
+            return compress(start, rest, data, finetune=tuning, deadline=deadline)
+    return compress(model, trial.recipe, data, finetune=tuning, deadline=deadline)
 
 
 def _deployed(record: dict[str, Any], objective: str) -> Measured:
@@ -154,11 +156,11 @@ def _tensors(path: Path, deployed) -> list[dict[str, Any]]:
     """Per weight tensor of the packed file: its encoding, bytes, bits per weight, sparsity."""
     from onnx import numpy_helper
 
-    import thrifty as th
+    from thrifty.pack import inspect
 
     arrays = {t.name: numpy_helper.to_array(t) for t in deployed.proto.graph.initializer}
     rows = []
-    for row in th.inspect(path).tensors:
+    for row in inspect(path).tensors:
         array = arrays.get(row.name)
         zeros = float((array == 0).mean()) if array is not None and array.size else 0.0
         rows.append(

@@ -28,10 +28,10 @@ def pack(
 ) -> dict[str, Any]:
     """Write ``model`` to ``path``; return its header. ``model`` is a :class:`thrifty.Model` or
     anything :func:`thrifty.models.load` takes (a .thrifty file is packed already)."""
-    from thrifty import __version__
     from thrifty.models import load
     from thrifty.pack.writer import write_pack
     from thrifty.paths import writable_file
+    from thrifty.version import __version__
 
     writable_file(path)
     model = load(model, input_shape=input_shape)
