@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from thrifty.compress.prune import Scans
 from thrifty.errors import DataError, NotApplicable
 from thrifty.measure.quality import referenced
 from thrifty.optimize import search
@@ -67,10 +68,13 @@ def optimize(
     workload = workload or Workload()
 
     not_applicable: dict[str, str] = {}  # recipe -> why it was not tried
+    scans = Scans()  # the sensitivity scan, made once and reused by each pruning candidate
 
     def run(trial: Trial):
         try:
-            result = measure(model, data, trial, pricing, workload, finetune, objective, deadline)
+            result = measure(
+                model, data, trial, pricing, workload, finetune, objective, deadline, scans
+            )
         except NotApplicable as why:
             not_applicable[trial.recipe] = str(why)
             return None
@@ -79,7 +83,7 @@ def optimize(
         return result
 
     baseline = run(Trial("", 0))
-    strengths, scanned = prune_strengths(model, data, max_drop, deadline)
+    strengths, scanned = prune_strengths(model, data, max_drop, scans, deadline)
     pruned = [f"prune:{s:g}" for s in strengths]
     groups = [list(search.SINGLES), pruned, list(search.GENTLER)]  # the quick ones first
     candidates = search.successive_halving(run, baseline, groups, max_drop, objective, deadline)

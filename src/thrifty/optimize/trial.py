@@ -69,31 +69,42 @@ class Measured:
 
 
 def measure(
-    model, data, trial: Trial, pricing, workload, finetune, objective="money", deadline=None
+    model,
+    data,
+    trial: Trial,
+    pricing,
+    workload,
+    finetune,
+    objective="money",
+    deadline=None,
+    scans=None,
 ) -> Measured:
     """Compress (unless the recipe is empty), pack, unpack and run in each runtime and setting:
     the candidate as deployed, the cheapest way by ``objective``. Fine-tuning stops at
     ``deadline`` (a ``time.monotonic()`` instant), keeping its best weights. Cached: the same
     model, data, trial and settings are measured once, whatever the objective; a trial cut
-    short by the deadline is measured as it is and not cached, so a longer search redoes it."""
+    short by the deadline is measured as it is and not cached, so a longer search redoes it.
+    ``scans``: the search's sensitivity scans (``thrifty.compress.prune.Scans``), for pruning."""
     folder = _cache_folder(model, data, trial, pricing, workload, finetune)
     record = folder / "measured.json"
     if record.is_file():
         return _deployed(json.loads(record.read_text()), objective)
-    document = _measured(model, data, trial, pricing, workload, finetune, folder, deadline)
+    document = _measured(model, data, trial, pricing, workload, finetune, folder, deadline, scans)
     if not document["cut_short"]:
         _write(record, document)
     return _deployed(document, objective)
 
 
-def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Path, deadline):
+def _measured(
+    model, data, trial: Trial, pricing, workload, finetune, folder: Path, deadline, scans
+):
     import time
 
     from thrifty.measure import profile
     from thrifty.pack import pack, unpack
 
     started = time.perf_counter()
-    candidate = _compressed(model, data, trial, pricing, workload, finetune, deadline)
+    candidate = _compressed(model, data, trial, pricing, workload, finetune, deadline, scans)
     cut_short = trial.epochs > 0 and deadline is not None and time.monotonic() > deadline
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.thrifty"
@@ -115,7 +126,7 @@ def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Pa
     }  # fmt: skip
 
 
-def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline=None):
+def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline, scans):
     """The candidate: the model compressed by the trial's recipe. A recipe whose first steps
     were measured already with the same fine-tuning starts from that measured model (the
     longest such prefix): the same result, as each technique's fine-tuning follows it alone
@@ -137,8 +148,8 @@ def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline
         parent = _cache_folder(model, data, head, pricing, workload, finetune)
         if (parent / "measured.json").is_file():
             start = unpack(parent / "model.thrifty")
-            return compress(start, rest, data, finetune=tuning, deadline=deadline)
-    return compress(model, trial.recipe, data, finetune=tuning, deadline=deadline)
+            return compress(start, rest, data, finetune=tuning, deadline=deadline, scans=scans)
+    return compress(model, trial.recipe, data, finetune=tuning, deadline=deadline, scans=scans)
 
 
 def _deployed(record: dict[str, Any], objective: str) -> Measured:
