@@ -57,12 +57,13 @@ def profile(
     with PeakMemory() as peak:
         session = open_session(model, runtime, device, threads)
         quality = measure_quality(session, x, part.y, metric=scoring, classes=classes, split=name)
-    latency = measure_latency(session, x, budget_s=timing_budget_s)
-    throughput = measure_throughput(session, x, budget_s=timing_budget_s / 4)
+    with session:  # closed when measured: a PyTorch session puts the process's threads back
+        latency = measure_latency(session, x, budget_s=timing_budget_s)
+        throughput = measure_throughput(session, x, budget_s=timing_budget_s / 4)
+        outputs = session.run(feed(take(x, slice(0, 1))))
     layers = count_layers(model.proto, typical_length(x))
     packed = model.metadata.get("packed_bytes")
     artifact, form = (packed, "thrifty") if packed else (len(model.to_bytes()), "onnx")
-    outputs = session.run(feed(take(x, slice(0, 1))))
     return Cost(
         model=model.name,
         compute=Compute(
