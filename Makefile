@@ -44,9 +44,11 @@ bench: setup
 	$(BIN)/python benchmarks/scaling.py
 	$(BIN)/python benchmarks/versus.py
 
+# The import contracts (pyproject.toml, [tool.importlinter]): layers that point one way, no cycle.
 lint: setup
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .thrifty-cache out

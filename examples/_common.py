@@ -161,7 +161,7 @@ def print_outcome(found, workload) -> None:
 
 def bill_view(before, after, workload) -> Table:
     """The monthly bill of two measured models side by side, with what changed."""
-    from thrifty.report.text import human_bytes, money
+    from thrifty.units import human_bytes, money
 
     table = Table(
         title=f"the bill (inferences a month: {workload.inferences_per_month:,.0f}; replicas: "

@@ -22,13 +22,13 @@ from thrifty.paths import writable_file, writable_folder
 FILE_COMMANDS = {
     "train": (
         ["train", "lenet-300-100", "-d", "digits", "-o", "OUT.onnx"],
-        ["thrifty.models.baseline.load_data", "thrifty.models.baseline.train"],
+        ["thrifty.baseline.load_data", "thrifty.baseline.train"],
     ),
     "compress": (
         ["compress", "m.onnx", "-d", "digits", "--recipe", "prune:0.5", "-o", "OUT.thrifty"],
-        ["thrifty.datasets.load", "thrifty.models.load"],
+        ["thrifty.datasets.load", "thrifty.loading.load"],
     ),
-    "pack": (["pack", "m.onnx", "-o", "OUT.thrifty"], ["thrifty.models.load"]),
+    "pack": (["pack", "m.onnx", "-o", "OUT.thrifty"], ["thrifty.loading.load"]),
     "unpack": (["unpack", "m.thrifty", "-o", "OUT.onnx"], ["thrifty.pack.reader.read_pack"]),
     "report": (["report", "report.json", "-o", "OUT.html"], ["thrifty.report.html.render"]),
     "predict": (

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from thrifty import errors
 from thrifty.errors import ThriftyError
-
-__version__ = "0.1.0"
+from thrifty.version import __version__
 
 # public name -> the module that defines it
 _LAZY = {
@@ -26,7 +25,7 @@ _LAZY = {
     "measure": "thrifty.measure",
     "predict": "thrifty.predict",
     "report": "thrifty.report",
-    "load": "thrifty.models",
+    "load": "thrifty.loading",
     "Model": "thrifty.models",
     "profile": "thrifty.measure",
     "Cost": "thrifty.measure",
@@ -35,7 +34,7 @@ _LAZY = {
     "Pricing": "thrifty.measure",
     "load_pricing": "thrifty.measure",
     "open_session": "thrifty.predict",
-    "train_baseline": "thrifty.models.baseline",
+    "train_baseline": "thrifty.baseline",
     "compress": "thrifty.compress",
     "pack": "thrifty.pack",
     "unpack": "thrifty.pack",
@@ -69,7 +68,9 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from thrifty import predict as predict
     from thrifty import report as report
     from thrifty import ship as ship
+    from thrifty.baseline import train_baseline as train_baseline
     from thrifty.compress import compress as compress
+    from thrifty.loading import load as load
     from thrifty.measure import Bill as Bill
     from thrifty.measure import Cost as Cost
     from thrifty.measure import Pricing as Pricing
@@ -77,8 +78,6 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from thrifty.measure import load_pricing as load_pricing
     from thrifty.measure import profile as profile
     from thrifty.models import Model as Model
-    from thrifty.models import load as load
-    from thrifty.models.baseline import train_baseline as train_baseline
     from thrifty.optimize import optimize as optimize
     from thrifty.pack import inspect as inspect
     from thrifty.pack import pack as pack

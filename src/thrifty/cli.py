@@ -75,9 +75,9 @@ def profile(
 ) -> None:
     """Measure what a model costs: compute, storage, bandwidth, quality, and the monthly bill."""
     from thrifty.datasets import load as load_data
+    from thrifty.loading import load
     from thrifty.measure import Bill, Workload, load_pricing
     from thrifty.measure import profile as measure
-    from thrifty.models import load
 
     workload = Workload(inferences_per_month, replicas, deploys_per_month, versions_kept)
     prices = load_pricing(pricing)
@@ -109,7 +109,7 @@ def train(
     as_json: AsJson = False,
 ) -> None:
     """Train a zoo model on data (Adam, early stopping on validation) and write it as ONNX."""
-    from thrifty.models.baseline import train_baseline
+    from thrifty.baseline import train_baseline
 
     report = train_baseline(
         name,
@@ -161,9 +161,9 @@ def compress(
     from thrifty.compress import FineTune
     from thrifty.compress import compress as run
     from thrifty.datasets import load as load_data
+    from thrifty.loading import load
     from thrifty.measure import profile as measure
     from thrifty.measure.quality import referenced
-    from thrifty.models import load
     from thrifty.pack import pack as write_pack
     from thrifty.report.text import compare_view
 
@@ -209,9 +209,11 @@ def pack(
     as_json: AsJson = False,
 ) -> None:
     """Pack a model into a small, verified .thrifty file (lossless)."""
+    from thrifty.loading import load
     from thrifty.pack import inspect, pack
 
-    pack(model, output)
+    writable_file(output)
+    pack(load(model), output)
     _show_inspection(inspect(output), as_json)
 
 

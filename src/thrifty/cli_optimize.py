@@ -37,7 +37,7 @@ def optimize(
 ) -> None:
     """Find the cheapest version of a model within a quality budget, measured as deployed."""
     from thrifty.datasets import load as load_data
-    from thrifty.models import load
+    from thrifty.loading import load
     from thrifty.optimize import optimize as run
     from thrifty.progress import measured
     from thrifty.report.text import optimize_view

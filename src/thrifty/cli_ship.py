@@ -42,8 +42,8 @@ def push(
 ) -> None:
     """Upload only the chunks the store lacks, and small deltas of the tensors that changed
     a little since the base version; then publish the version."""
-    from thrifty.report.text import human_bytes
     from thrifty.ship import push
+    from thrifty.units import human_bytes
 
     pushed = push(
         file,
@@ -78,8 +78,8 @@ def pull(
     ] = None,
 ) -> None:
     """Fetch a version: only chunks no earlier pull brought, each verified; resumable."""
-    from thrifty.report.text import human_bytes
     from thrifty.ship import pull
+    from thrifty.units import human_bytes
 
     pulled = pull(store, ref, output, cache=cache, jobs=jobs, progress=True)
     m = pulled.manifest
@@ -97,8 +97,8 @@ def pull(
 
 def list_store(store: Store, as_json: AsJson = False) -> None:
     """List every name@version in a store, with its size and tags."""
-    from thrifty.report.text import human_bytes
     from thrifty.ship import list_versions
+    from thrifty.units import human_bytes
 
     versions = list_versions(store)
     if as_json:
@@ -124,8 +124,8 @@ def list_store(store: Store, as_json: AsJson = False) -> None:
 
 def gc(store: Store) -> None:
     """Remove the chunks no manifest names. Run it when no push is in flight."""
-    from thrifty.report.text import human_bytes
     from thrifty.ship import collect_garbage
+    from thrifty.units import human_bytes
 
     collected = collect_garbage(store)
     typer.echo(f"removed {collected.chunks} chunks, {human_bytes(collected.bytes)}")

@@ -17,10 +17,10 @@ from thrifty.progress import measured, status
 
 def run_demo(out: Path, *, quiet: bool = False):
     """LeNet-300-100 on Fashion-MNIST (digits when Fashion-MNIST is not installed), profiled."""
+    from thrifty.baseline import train_baseline
     from thrifty.datasets import load as load_data
+    from thrifty.loading import load
     from thrifty.measure import Bill, load_pricing, profile
-    from thrifty.models import load
-    from thrifty.models.baseline import train_baseline
 
     writable_folder(out)
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)

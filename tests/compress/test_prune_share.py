@@ -45,11 +45,13 @@ def test_the_sensitivity_scan_is_remembered_for_the_same_weights(digits, digits_
     from thrifty.compress import prune
 
     module = copy.deepcopy(digits_baseline.module)
-    first = prune.scan(module, digits)
-    assert prune.scan(copy.deepcopy(module), digits) is first  # the same weights: not rescanned
+    scans = prune.Scans()
+    first = scans.of(module, digits)
+    assert scans.of(copy.deepcopy(module), digits) is first  # the same weights: not rescanned
+    assert prune.Scans().of(module, digits) is not first  # no scan is kept for the process
     with torch.no_grad():
         next(module.parameters()).mul_(0.5)
-    assert prune.scan(module, digits) is not first
+    assert scans.of(module, digits) is not first
 
 
 def test_masks_hold_through_fine_tuning(digits, digits_baseline):

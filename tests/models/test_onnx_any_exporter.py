@@ -14,6 +14,7 @@ from conformance import nets
 from conformance.nets import EXPORTS, NETS
 from thrifty.compress import Channels, FineTune
 from thrifty.compress.channels import channels
+from thrifty.compress.prune import Scans
 from thrifty.compress.registry import Context
 from thrifty.datasets.rows import from_rows
 from thrifty.models.onnx_torch import to_torch, with_weights
@@ -95,7 +96,7 @@ def test_fine_tuned_pruned_weights_go_back_into_the_graph(exported, fashion):
     data = images(fashion, 100)  # one batch: a depthwise network trains slowly on a CPU
     model = exported("mobilenet_v2", "opset17-batchnorm")
     module = to_torch(model)
-    context = Context(data, None, ONE_EPOCH, lambda text: None, None, False)
+    context = Context(data, None, ONE_EPOCH, lambda text: None, Scans(), None, False)
     channels(module, Channels(0.5), context)
     result = with_weights(model, module.eval())
     with torch.no_grad():

@@ -38,7 +38,7 @@ def test_layers_are_made_sparse_only_where_timed_faster(pruned, monkeypatch):
     module = to_torch(pruned)
     monkeypatch.setattr(sparse, "_seconds", lambda layer, probe: 1.0 if isinstance(
         layer, sparse.SparseLinear) and layer.out_features == 10 else 2.0)  # fmt: skip
-    replaced = sparse.sparsify(module, threads=1)
+    replaced = sparse.sparsify(module)
     kinds = [type(m).__name__ for m in module.modules() if hasattr(m, "out_features")]
     assert len(replaced) == 1 and kinds.count("SparseLinear") == 1
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from thrifty.compress.channels import Channels
 from thrifty.compress.finetune import FineTune
-from thrifty.compress.prune import Prune
+from thrifty.compress.prune import Prune, Scans
 from thrifty.compress.quantize import Quantize
 from thrifty.compress.recipe import parse_recipe, recipe_text
 from thrifty.compress.registry import REGISTRY, Context
@@ -48,18 +48,21 @@ def compress(
     finetune: FineTune | None = None,
     progress: bool = False,
     deadline: float | None = None,
+    scans: Scans | None = None,
 ):
     """Apply ``recipe`` (techniques, or text like ``"prune:0.92,share:5"``) to ``model``.
 
     ``data`` gives the training split for recovery and the validation split for early stopping
     and sensitivity; with ``FineTune(labels=False)`` its labels are not used (distillation).
     ``deadline`` (a ``time.monotonic()`` instant) stops every fine-tuning run there, keeping
-    its best weights so far: the result is a real model, tuned for less.
+    its best weights so far: the result is a real model, tuned for less. ``scans`` are the
+    sensitivity scans made so far, which pruning the same weights again reuses (the optimizer
+    holds one for its whole search); by default this call's own.
     """
     from thrifty.datasets import Dataset
     from thrifty.datasets import load as load_data
+    from thrifty.loading import load
     from thrifty.measure.quality import referenced
-    from thrifty.models import load
     from thrifty.models.export import from_module
     from thrifty.models.onnx_torch import to_torch, with_weights
 
@@ -73,7 +76,9 @@ def compress(
     converted = model.module is None
     module = to_torch(model) if converted else copy.deepcopy(model.module)
     teacher = copy.deepcopy(module).eval().requires_grad_(False)
-    context = Context(data, teacher, finetune or FineTune(), _say(progress), deadline, progress)
+    context = Context(
+        data, teacher, finetune or FineTune(), _say(progress), scans or Scans(), deadline, progress
+    )
     for step in steps:
         if _handler(step).stage == "torch":
             module = _handler(step).run(module, step, context)

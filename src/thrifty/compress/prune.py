@@ -74,7 +74,7 @@ def layer_sparsities(module, config: Prune, context) -> dict[str, float]:
         return dict(config.layers)
     if config.sparsity == 0:
         return {}
-    found = scan(module, context.data)
+    found = context.scans.of(module, context.data)
     for tolerance in np.unique(np.concatenate([[0.0], found.drops.ravel()])):
         chosen = found.chosen(tolerance)
         overall = found.overall(chosen)
@@ -113,20 +113,37 @@ class Scan:
         return self.overall(self.chosen(tolerance))
 
 
-_SCANS: dict[str, Scan] = {}  # by weights and data: the optimizer prunes one model many times
-_SCANS_KEPT = 8
+class Scans:
+    """The sensitivity scans made so far, by weights and validation data, the last ``kept``:
+    whoever prunes one model many times (the optimizer, for each strength it tries) holds one
+    and passes it to each ``compress``, which scans the model only the first time."""
+
+    def __init__(self, kept: int = 8):
+        self.kept = kept
+        self._scans: dict[str, Scan] = {}
+
+    def of(self, module, data) -> Scan:
+        """The scan of ``module`` on ``data``'s validation split: made now, or remembered."""
+        key = _scan_key(module, data)
+        if key not in self._scans:
+            if len(self._scans) >= self.kept:
+                del self._scans[next(iter(self._scans))]
+            self._scans[key] = scan(module, data)
+        return self._scans[key]
 
 
 def scan(module, data) -> Scan:
     """Prune each layer of ``module`` alone at every sparsity of the grid and measure the loss
-    on the validation split (Han et al. 2015, section 3.3). Remembered for the same weights
-    and validation data in this process."""
-    key = _scan_key(module, data)
-    if key not in _SCANS:
-        if len(_SCANS) >= _SCANS_KEPT:
-            del _SCANS[next(iter(_SCANS))]
-        _SCANS[key] = _scan(module, data)
-    return _SCANS[key]
+    on the validation split (Han et al. 2015, section 3.3)."""
+    from thrifty.models.training import validation_score
+
+    layers = weights(module)
+    base = validation_score(module, data)
+    return Scan(
+        tuple(w.name for w in layers),
+        np.array([w.tensor.numel() for w in layers], dtype=np.float64),
+        np.array([_sensitivity(module, w, base, data) for w in layers]),
+    )
 
 
 def _scan_key(module, data) -> str:
@@ -139,18 +156,6 @@ def _scan_key(module, data) -> str:
     for rows in (data.val.x, data.val.y):
         samples.digest(digest, rows)
     return digest.hexdigest()
-
-
-def _scan(module, data) -> Scan:
-    from thrifty.models.training import validation_score
-
-    layers = weights(module)
-    base = validation_score(module, data)
-    return Scan(
-        tuple(w.name for w in layers),
-        np.array([w.tensor.numel() for w in layers], dtype=np.float64),
-        np.array([_sensitivity(module, w, base, data) for w in layers]),
-    )
 
 
 def _sensitivity(module, weight: Weight, base: float, data) -> np.ndarray:

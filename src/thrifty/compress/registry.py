@@ -46,12 +46,14 @@ def handles(config: type, stage: Stage):
 
 @dataclass
 class Context:
-    """What every handler may use: the data, the original model, and recovery settings."""
+    """What every handler may use: the data, the original model, recovery settings, and the
+    sensitivity scans already made."""
 
     data: Any  # thrifty.datasets.Dataset
     teacher: Any  # the original module, frozen: the target of distillation
     finetune: Any  # thrifty.compress.FineTune
     say: Callable[[str], None]  # progress messages
+    scans: Any  # thrifty.compress.prune.Scans: the caller's, so a model is scanned once
     deadline: float | None = None  # time.monotonic() instant where fine-tuning stops (the best
     # weights so far kept): the optimizer's time budget
     progress: bool = False  # show each fine-tuning run's epochs (thrifty.progress)

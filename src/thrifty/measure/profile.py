@@ -12,12 +12,13 @@ from thrifty.datasets import Dataset, Split
 from thrifty.datasets.metrics import DEFAULT, parse
 from thrifty.datasets.samples import feed, sample_bytes, sample_shape, take, typical_length
 from thrifty.errors import DataError
+from thrifty.loading import load
 from thrifty.measure.cost import Bandwidth, Compute, Cost, Storage
 from thrifty.measure.counts import count_layers
 from thrifty.measure.memory import PeakMemory
 from thrifty.measure.quality import measure_quality, reference
 from thrifty.measure.timing import measure_latency, measure_throughput
-from thrifty.models import Model, load
+from thrifty.models import Model
 from thrifty.predict.session import Device, Runtime, open_session
 
 SPLITS = ("train", "val", "test")
@@ -56,12 +57,13 @@ def profile(
     with PeakMemory() as peak:
         session = open_session(model, runtime, device, threads)
         quality = measure_quality(session, x, part.y, metric=scoring, classes=classes, split=name)
-    latency = measure_latency(session, x, budget_s=timing_budget_s)
-    throughput = measure_throughput(session, x, budget_s=timing_budget_s / 4)
+    with session:  # closed when measured: a PyTorch session puts the process's threads back
+        latency = measure_latency(session, x, budget_s=timing_budget_s)
+        throughput = measure_throughput(session, x, budget_s=timing_budget_s / 4)
+        outputs = session.run(feed(take(x, slice(0, 1))))
     layers = count_layers(model.proto, typical_length(x))
     packed = model.metadata.get("packed_bytes")
     artifact, form = (packed, "thrifty") if packed else (len(model.to_bytes()), "onnx")
-    outputs = session.run(feed(take(x, slice(0, 1))))
     return Cost(
         model=model.name,
         compute=Compute(

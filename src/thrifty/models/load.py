@@ -1,4 +1,4 @@
-"""``load``: one entry point for every model a user brings."""
+"""``load``: a model in any format others write (``thrifty.load`` opens .thrifty files too)."""
 
 from __future__ import annotations
 
@@ -17,18 +17,13 @@ TO_ONNX = (
 
 
 def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None):
-    """Load a model from an ``.onnx``, ``.keras`` or ``.thrifty`` file, a Hugging Face model
-    folder (``config.json``, ``model.safetensors``, ``tokenizer.json``), a ``torch.nn.Module``
-    or an ``onnx.ModelProto``.
+    """Load a model from an ``.onnx`` or ``.keras`` file, a Hugging Face model folder
+    (``config.json``, ``model.safetensors``, ``tokenizer.json``), a ``torch.nn.Module`` or an
+    ``onnx.ModelProto``: the formats others write. :func:`thrifty.load` opens these and
+    thrifty's own ``.thrifty`` files.
 
     A module needs ``input_shape``, the shape of one sample, to be exported. Pickled files
     (``.pt``, ``.pth``, ``.pkl``) are refused: opening one can run arbitrary code.
-
-    >>> import thrifty as th
-    >>> from torch import nn
-    >>> model = th.load(nn.Sequential(nn.Linear(4, 2)), input_shape=(4,))
-    >>> model.input_shape
-    (4,)
     """
     if isinstance(source, Model):
         return source
@@ -54,10 +49,8 @@ def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str |
         from thrifty.models.onnx_file import load_onnx
 
         return load_onnx(path)
-    if suffix == ".thrifty":
-        from thrifty.pack import unpack
-
-        return unpack(path)
+    if suffix == ".thrifty":  # pack reads its own files, and pack imports models
+        raise UnknownModelFormat(f"{path} is a packed model: open it with thrifty.load")
     if suffix == ".keras":
         from thrifty.models.keras_file import load_keras
 

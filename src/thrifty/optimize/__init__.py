@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from thrifty.compress.prune import Scans
 from thrifty.errors import DataError, NotApplicable
 from thrifty.measure.quality import referenced
 from thrifty.optimize import search
@@ -47,7 +48,8 @@ def optimize(
 
     >>> best = th.optimize("lenet.onnx", "fashion-mnist", max_drop=0.5)  # doctest: +SKIP
     """
-    import thrifty as th
+    from thrifty.datasets import load as load_data
+    from thrifty.loading import load
     from thrifty.measure import Workload, load_pricing
 
     if objective not in OBJECTIVES:
@@ -58,18 +60,21 @@ def optimize(
         writable_folder(out)
     started = time.monotonic()
     deadline = started + time_budget
-    data = th.datasets.load(data) if isinstance(data, str | Path) else data
+    data = load_data(data) if isinstance(data, str | Path) else data
     data = data.with_metric(metric)
-    model = th.load(model, input_shape=data.input_shape)
+    model = load(model, input_shape=data.input_shape)
     data = referenced(data, model)  # an embedding's targets: the original's vectors
     pricing = load_pricing(pricing) if not hasattr(pricing, "name") else pricing
     workload = workload or Workload()
 
     not_applicable: dict[str, str] = {}  # recipe -> why it was not tried
+    scans = Scans()  # the sensitivity scan, made once and reused by each pruning candidate
 
     def run(trial: Trial):
         try:
-            result = measure(model, data, trial, pricing, workload, finetune, objective, deadline)
+            result = measure(
+                model, data, trial, pricing, workload, finetune, objective, deadline, scans
+            )
         except NotApplicable as why:
             not_applicable[trial.recipe] = str(why)
             return None
@@ -78,7 +83,7 @@ def optimize(
         return result
 
     baseline = run(Trial("", 0))
-    strengths, scanned = prune_strengths(model, data, max_drop, deadline)
+    strengths, scanned = prune_strengths(model, data, max_drop, scans, deadline)
     pruned = [f"prune:{s:g}" for s in strengths]
     groups = [list(search.SINGLES), pruned, list(search.GENTLER)]  # the quick ones first
     candidates = search.successive_halving(run, baseline, groups, max_drop, objective, deadline)

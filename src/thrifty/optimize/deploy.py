@@ -9,7 +9,6 @@ skipped, and so is the sparse path when no layer is mostly zeros.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Any
 
 from thrifty.errors import ModelError, RuntimeUnavailable
@@ -37,29 +36,27 @@ def options(deployed, tensors: list[dict[str, Any]]) -> list[tuple[str, int]]:
 
 def measure_options(deployed, data, tensors, pricing, workload) -> list[dict[str, Any]]:
     """Every option that runs, with its quality, speed and bill."""
-    import thrifty as th
-    from thrifty.measure import Bill
+    from thrifty.measure import Bill, profile
 
     measured = []
-    with _torch_threads_kept():
-        for runtime, threads in options(deployed, tensors):
-            try:
-                cost = th.profile(
-                    deployed, data, split="test", runtime=runtime, threads=threads,
-                    timing_budget_s=TIMING_BUDGET_S,
-                )  # fmt: skip
-            except (ModelError, RuntimeUnavailable):  # this runtime cannot run this graph
-                continue
-            bill = Bill.of(cost, pricing, workload)
-            compute = cost.compute
-            measured.append({
-                "runtime": runtime, "threads": threads, "device": compute.device,
-                "batch_size": compute.throughput.batch_size,
-                "samples_per_s": compute.throughput.samples_per_s,
-                "latency_ms": compute.latency.p50_ms, "test": cost.quality.value,
-                "usd_per_million": bill.usd_per_million, "bill": bill.to_dict(),
-                "sparse_layers": list(compute.sparse_layers), "cost": cost,
-            })  # fmt: skip
+    for runtime, threads in options(deployed, tensors):
+        try:
+            cost = profile(
+                deployed, data, split="test", runtime=runtime, threads=threads,
+                timing_budget_s=TIMING_BUDGET_S,
+            )  # fmt: skip
+        except (ModelError, RuntimeUnavailable):  # this runtime cannot run this graph
+            continue
+        bill = Bill.of(cost, pricing, workload)
+        compute = cost.compute
+        measured.append({
+            "runtime": runtime, "threads": threads, "device": compute.device,
+            "batch_size": compute.throughput.batch_size,
+            "samples_per_s": compute.throughput.samples_per_s,
+            "latency_ms": compute.latency.p50_ms, "test": cost.quality.value,
+            "usd_per_million": bill.usd_per_million, "bill": bill.to_dict(),
+            "sparse_layers": list(compute.sparse_layers), "cost": cost,
+        })  # fmt: skip
     return measured
 
 
@@ -72,16 +69,3 @@ def cheapest(measured: list[dict[str, Any]], objective: str) -> dict[str, Any]:
         "size": lambda o: o["usd_per_million"],
     }[objective]
     return min(measured, key=key)
-
-
-@contextmanager
-def _torch_threads_kept():
-    """PyTorch's thread count is process-wide and a PyTorch session sets it: put it back, so
-    the fine-tuning of later candidates keeps every core."""
-    import torch
-
-    before = torch.get_num_threads()
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -87,13 +87,13 @@ class Optimized:
 
     def write(self, folder: Path) -> None:
         """``model.thrifty``, ``model.onnx``, ``report.json`` and ``report.html`` in ``folder``."""
-        import thrifty as th
         from thrifty.atomic import write_atomic
+        from thrifty.pack import unpack
         from thrifty.report.html import render
 
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.best.path, folder / "model.thrifty")
-        th.unpack(folder / "model.thrifty").save(folder / "model.onnx")
+        unpack(folder / "model.thrifty").save(folder / "model.onnx")
         document = json.loads(json.dumps(self.to_json(), default=str))
         write_atomic(folder / "report.json", (json.dumps(document, indent=1) + "\n").encode())
         write_atomic(folder / "report.html", render(document).encode())
@@ -108,8 +108,8 @@ def describe_run(model, data, pricing, workload, time_budget: float, seconds: fl
     date."""
     from datetime import UTC, datetime
 
-    import thrifty
     from thrifty.measure.machine import this_machine
+    from thrifty.version import __version__
 
     described = data.describe()
     return {
@@ -129,6 +129,6 @@ def describe_run(model, data, pricing, workload, time_budget: float, seconds: fl
         "time_budget_s": time_budget,
         "seconds_used": seconds,
         "machine": this_machine().to_dict(),
-        "thrifty": thrifty.__version__,
+        "thrifty": __version__,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }

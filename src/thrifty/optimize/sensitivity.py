@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from thrifty.compress.prune import GRID, Scan, scan
+from thrifty.compress.prune import GRID, Scan, Scans
 from thrifty.errors import ModelError
 
 TOLERANCES = (1, 4, 16)  # multiples of the quality budget
@@ -24,11 +24,12 @@ LOWEST, HIGHEST = 0.5, 0.98  # the strengths tried stay within these
 
 
 def prune_strengths(
-    model, data, max_drop: float, deadline: float | None = None
+    model, data, max_drop: float, scans: Scans, deadline: float | None = None
 ) -> tuple[list[float], Scan | None]:
     """Overall sparsities to try, and the scan they came from, its layers named as the graph's
     (None: the model has no layers PyTorch can prune, e.g. an int8 graph, or the scan would
-    take more than half the time left before ``deadline``, a ``time.monotonic()`` instant)."""
+    take more than half the time left before ``deadline``, a ``time.monotonic()`` instant).
+    The scan is kept in ``scans``, where pruning the model at each strength finds it."""
     from thrifty.models.onnx_torch import to_torch
 
     try:
@@ -37,7 +38,7 @@ def prune_strengths(
         return [], None
     if deadline is not None and _scan_seconds(module, data) > (deadline - time.monotonic()) / 2:
         return [], None
-    found = _named_as_the_graph(scan(module.eval(), data), model, module)
+    found = _named_as_the_graph(scans.of(module.eval(), data), model, module)
     if not found.layers:
         return [], found
     metric = data.metric

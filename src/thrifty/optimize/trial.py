@@ -69,36 +69,48 @@ class Measured:
 
 
 def measure(
-    model, data, trial: Trial, pricing, workload, finetune, objective="money", deadline=None
+    model,
+    data,
+    trial: Trial,
+    pricing,
+    workload,
+    finetune,
+    objective="money",
+    deadline=None,
+    scans=None,
 ) -> Measured:
     """Compress (unless the recipe is empty), pack, unpack and run in each runtime and setting:
     the candidate as deployed, the cheapest way by ``objective``. Fine-tuning stops at
     ``deadline`` (a ``time.monotonic()`` instant), keeping its best weights. Cached: the same
     model, data, trial and settings are measured once, whatever the objective; a trial cut
-    short by the deadline is measured as it is and not cached, so a longer search redoes it."""
+    short by the deadline is measured as it is and not cached, so a longer search redoes it.
+    ``scans``: the search's sensitivity scans (``thrifty.compress.prune.Scans``), for pruning."""
     folder = _cache_folder(model, data, trial, pricing, workload, finetune)
     record = folder / "measured.json"
     if record.is_file():
         return _deployed(json.loads(record.read_text()), objective)
-    document = _measured(model, data, trial, pricing, workload, finetune, folder, deadline)
+    document = _measured(model, data, trial, pricing, workload, finetune, folder, deadline, scans)
     if not document["cut_short"]:
         _write(record, document)
     return _deployed(document, objective)
 
 
-def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Path, deadline):
+def _measured(
+    model, data, trial: Trial, pricing, workload, finetune, folder: Path, deadline, scans
+):
     import time
 
-    import thrifty as th
+    from thrifty.measure import profile
+    from thrifty.pack import pack, unpack
 
     started = time.perf_counter()
-    candidate = _compressed(model, data, trial, pricing, workload, finetune, deadline)
+    candidate = _compressed(model, data, trial, pricing, workload, finetune, deadline, scans)
     cut_short = trial.epochs > 0 and deadline is not None and time.monotonic() > deadline
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.thrifty"
-    th.pack(candidate, path, metadata={"recipe": trial.recipe or "none"})
-    deployed = th.unpack(path)
-    validation = th.profile(deployed, data, split="val", timing_budget_s=0.05)
+    pack(candidate, path, metadata={"recipe": trial.recipe or "none"})
+    deployed = unpack(path)
+    validation = profile(deployed, data, split="val", timing_budget_s=0.05)
     tensors = _tensors(path, deployed)
     options = measure_options(deployed, data, tensors, pricing, workload)
     layers = options[0]["cost"].layers
@@ -114,14 +126,15 @@ def _measured(model, data, trial: Trial, pricing, workload, finetune, folder: Pa
     }  # fmt: skip
 
 
-def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline=None):
+def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline, scans):
     """The candidate: the model compressed by the trial's recipe. A recipe whose first steps
     were measured already with the same fine-tuning starts from that measured model (the
     longest such prefix): the same result, as each technique's fine-tuning follows it alone
     and quantization comes after fine-tuning, without doing those steps again. With
     distillation the teacher is the model the recipe starts from, so there only quantization
     is added to a measured model."""
-    import thrifty as th
+    from thrifty.compress import compress
+    from thrifty.pack import unpack
 
     if not trial.recipe:
         return model
@@ -134,9 +147,9 @@ def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline
         head = Trial(",".join(steps[:cut]), trial.epochs)
         parent = _cache_folder(model, data, head, pricing, workload, finetune)
         if (parent / "measured.json").is_file():
-            start = th.unpack(parent / "model.thrifty")
-            return th.compress(start, rest, data, finetune=tuning, deadline=deadline)
-    return th.compress(model, trial.recipe, data, finetune=tuning, deadline=deadline)
+            start = unpack(parent / "model.thrifty")
+            return compress(start, rest, data, finetune=tuning, deadline=deadline, scans=scans)
+    return compress(model, trial.recipe, data, finetune=tuning, deadline=deadline, scans=scans)
 
 
 def _deployed(record: dict[str, Any], objective: str) -> Measured:
@@ -154,11 +167,11 @@ def _tensors(path: Path, deployed) -> list[dict[str, Any]]:
     """Per weight tensor of the packed file: its encoding, bytes, bits per weight, sparsity."""
     from onnx import numpy_helper
 
-    import thrifty as th
+    from thrifty.pack import inspect
 
     arrays = {t.name: numpy_helper.to_array(t) for t in deployed.proto.graph.initializer}
     rows = []
-    for row in th.inspect(path).tensors:
+    for row in inspect(path).tensors:
         array = arrays.get(row.name)
         zeros = float((array == 0).mean()) if array is not None and array.size else 0.0
         rows.append(

@@ -26,11 +26,12 @@ def pack(
     metadata: dict[str, Any] | None = None,
     input_shape: tuple[int, ...] | None = None,
 ) -> dict[str, Any]:
-    """Write ``model`` (anything :func:`thrifty.load` takes) to ``path``; return its header."""
-    from thrifty import __version__
+    """Write ``model`` to ``path``; return its header. ``model`` is a :class:`thrifty.Model` or
+    anything :func:`thrifty.models.load` takes (a .thrifty file is packed already)."""
     from thrifty.models import load
     from thrifty.pack.writer import write_pack
     from thrifty.paths import writable_file
+    from thrifty.version import __version__
 
     writable_file(path)
     model = load(model, input_shape=input_shape)

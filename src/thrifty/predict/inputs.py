@@ -11,6 +11,7 @@ or token ids (a ``.txt`` of texts, tokenized once by the model's tokenizer: ``pr
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import zipfile
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from thrifty.errors import DataError
+from thrifty.predict import texts
 
 SHARD_BYTES = 16 * 2**20  # input per unit of work for .npy inputs (Parquet: its row groups)
 SHARD_ROWS = 65_536  # at most, so that small rows still make several shards
@@ -111,6 +113,37 @@ class NamedInput:
     def describe(self) -> dict[str, Any]:
         shapes = {name: list(reader.shape) for name, reader in self.inputs.items()}
         return {"path": str(self.path.resolve()), "rows": self.rows, "inputs": shapes}
+
+
+def is_tokens(path: Path) -> bool:
+    return path.is_dir() and (path / texts.ABOUT).is_file()
+
+
+class TokensInput:
+    """A folder ``spill_texts`` wrote: rows read as ``Tokens`` (padded per batch when fed)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.about = json.loads((path / texts.ABOUT).read_text())
+        self.offsets = np.load(path / "offsets.npy")
+        self.rows = len(self.offsets) - 1
+
+    def shards(self) -> list[Shard]:
+        names = 3 if self.about["with_type_ids"] else 2
+        return ranges(self.rows, 8 * names * int(self.offsets[-1]) // max(self.rows, 1))
+
+    def read(self, start: int, stop: int):
+        from thrifty.datasets.tokens import Tokens
+
+        first, last = int(self.offsets[start]), int(self.offsets[stop])
+        with (self.path / "ids.bin").open("rb") as handle:
+            data = os.pread(handle.fileno(), 8 * (last - first), 8 * first)
+        ids = np.frombuffer(data, "<i8").astype(np.int64)
+        offsets = self.offsets[start : stop + 1] - first
+        return Tokens(ids, offsets, self.about["pad_id"], self.about["with_type_ids"])
+
+    def describe(self) -> dict[str, Any]:
+        return {"texts": self.about["source"], "rows": self.rows, "tokens": int(self.offsets[-1])}
 
 
 class ParquetInput:
@@ -209,8 +242,6 @@ def open_input(source: Any, spill: Path | None = None, encoding=None):
     ``spill``), .csv to ``spill``.parquet, streaming, and a .txt to the folder ``spill`` as the
     token ids of ``encoding`` (the model's tokenizer); the reader's ``path`` is then what a
     worker opens."""
-    from thrifty.predict.texts import TokensInput, is_tokens, spill_texts
-
     if isinstance(source, np.ndarray) and spill is not None:
         np.save(spill.with_suffix(".npy"), source)
         return NpyInput(spill.with_suffix(".npy"))
@@ -228,7 +259,7 @@ def open_input(source: Any, spill: Path | None = None, encoding=None):
     if suffix in (".csv", ".npz", ".txt") and spill is None:
         raise DataError(f"{path}: .csv, .npz and .txt inputs need a place to spill them to")
     if suffix == ".txt":
-        return TokensInput(spill_texts(path, encoding, spill))
+        return TokensInput(texts.spill_texts(path, encoding, spill))
     if suffix == ".csv":
         return ParquetInput(_csv_to_parquet(path, spill.with_suffix(".parquet")))
     if suffix == ".npz":

@@ -174,7 +174,7 @@ def _model_file(model: Any, folder: Path) -> Path:
     """A model file the workers can load: the user's file, or the model written as ONNX."""
     if isinstance(model, str | Path) and Path(model).is_file():
         return Path(model).resolve()
-    from thrifty.models import load
+    from thrifty.loading import load
 
     path = folder / "_model.onnx"
     load(model).save(path)
@@ -183,7 +183,7 @@ def _model_file(model: Any, folder: Path) -> Path:
 
 def _encoding(model: Path):
     """The tokenizer the model's file carries (None if it carries none)."""
-    from thrifty.models import load
+    from thrifty.loading import load
 
     return load(model).text_encoding
 
@@ -203,7 +203,7 @@ def _forget_other_jobs(folder: Path, source, model: Path, shards: list[Shard]) -
 def _probe(model: Path, source, runtime: str, device: str, threads: int, precision: str):
     """The model run in the driver, checked on the first rows: data that does not fit the model
     is one clear error now, not a failure in every worker."""
-    from thrifty.models import load
+    from thrifty.loading import load
     from thrifty.predict.session import open_session
 
     loaded = load(model)

@@ -1,9 +1,11 @@
 """Runtime sessions: one small interface, ``Session.run(batch)``, over ONNX Runtime and PyTorch
-(dense, or with pruned layers run as sparse matrices: ``torch-sparse``)."""
+(dense, or with pruned layers run as sparse matrices: ``torch-sparse``). ``with
+open_session(...) as session:`` closes it at the block's end."""
 
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Literal, Protocol
 
 import numpy as np
@@ -26,6 +28,24 @@ class Session(Protocol):
     def run(self, batch: np.ndarray) -> np.ndarray:
         """The model's scores (or values) for a batch of samples, as a NumPy array."""
         ...
+
+    def close(self) -> None:
+        """Give back what the session holds (PyTorch's: the process's thread count)."""
+        ...
+
+    def __enter__(self) -> Session: ...
+
+    def __exit__(self, *exc_info) -> None: ...
+
+
+class Closing:
+    """``with`` a session: its ``close`` at the block's end."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 def available_cores() -> int:
@@ -58,8 +78,9 @@ def open_session(
     raise ModelError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
 
 
-class OrtSession:
-    """ONNX Runtime, on its CPU provider or, where installed, its CUDA provider."""
+class OrtSession(Closing):
+    """ONNX Runtime, on its CPU provider or, where installed, its CUDA provider. Its threads are
+    its own (``intra_op_num_threads``)."""
 
     runtime = "onnxruntime"
 
@@ -84,9 +105,20 @@ class OrtSession:
         """Scores for a batch: an array (a model of one input), or arrays by input name."""
         return self._session.run(self._output, bind(self._inputs, batch))[0]
 
+    def close(self) -> None:
+        """Free ONNX Runtime's session now rather than when this one is collected."""
+        del self._session
 
-class TorchSession:
-    """PyTorch eager, on the CPU or a CUDA GPU: the model's own module, or its graph converted."""
+
+class TorchSession(Closing):
+    """PyTorch eager, on the CPU or a CUDA GPU: the model's own module, or its graph converted.
+
+    PyTorch's thread count is the whole process's (``torch.set_num_threads``), not a session's.
+    A session sets it to its ``threads`` when opened, sets it again before a run if another
+    session changed it since, and puts back the count it found when it is closed or collected.
+    Close sessions in the reverse order of opening (``with`` blocks do), or the count put back
+    last is another session's.
+    """
 
     def __init__(
         self,
@@ -107,22 +139,23 @@ class TorchSession:
         device = "cpu" if sparse else device  # "auto" too: the sparse kernels timed are MKL's
         self.device = _pick(device, torch.cuda.is_available(), "a CUDA GPU for PyTorch")
         self.threads = threads
-        torch.set_num_threads(threads)  # process-wide in PyTorch: the last session opened wins
+        self._restore = weakref.finalize(self, torch.set_num_threads, torch.get_num_threads())
+        torch.set_num_threads(threads)
         self._torch = torch
         self._module = model.module.eval().to(self.device)
         self.precision = _lowered(precision, self.device, torch)
         self.runtime = "torch-sparse" if sparse else "torch"
         self.sparse_layers: list[str] = []  # the layers run as sparse matrices
         if sparse:
-            self._sparsify(threads)
+            self._sparsify()
 
-    def _sparsify(self, threads: int) -> None:
+    def _sparsify(self) -> None:
         import copy
 
         from thrifty.predict.sparse import sparsify
 
         self._module = copy.deepcopy(self._module)  # the model's own module stays dense
-        self.sparse_layers = sparsify(self._module, threads)
+        self.sparse_layers = sparsify(self._module)  # timed on this session's threads
 
     def run(self, batch) -> np.ndarray:
         """Scores for a NumPy batch (an array, or arrays by input name), or a torch tensor (a
@@ -130,6 +163,8 @@ class TorchSession:
         from thrifty.models.feeding import forward, to_tensors
 
         torch = self._torch
+        if torch.get_num_threads() != self.threads:  # another session ran since
+            torch.set_num_threads(self.threads)
         dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
         with (
             torch.inference_mode(),
@@ -137,6 +172,10 @@ class TorchSession:
         ):
             out = forward(self._module, to_tensors(batch, self.device))
         return out.float().cpu().numpy()
+
+    def close(self) -> None:
+        """Put back the process's thread count as this session found it."""
+        self._restore()
 
 
 def _lowered(precision: Precision, device: str, torch) -> str:

@@ -19,10 +19,9 @@ PROBE_ROWS = 256  # the batch both kernels are timed on
 PROBE_CALLS = 20
 
 
-def sparsify(module, threads: int) -> list[str]:
-    """Replace, in place, each linear layer of ``module`` that runs faster sparse than dense;
-    returns the names of the layers replaced."""
-    torch.set_num_threads(threads)
+def sparsify(module) -> list[str]:
+    """Replace, in place, each linear layer of ``module`` that runs faster sparse than dense, on
+    the process's thread count (a session sets its own first); returns the layers replaced."""
     replaced = []
     for name, layer in list(module.named_modules()):
         if not isinstance(layer, torch.nn.Linear):

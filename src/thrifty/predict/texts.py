@@ -1,21 +1,19 @@
 """Texts to predict on: a ``.txt`` of one text a line, tokenized once by the model's own
 tokenizer (the one its file carries) into a folder of ragged token ids that workers read a
-range at a time. Row ``i`` is line ``i + 1``, blank lines included, so predictions line up
-with the file.
+range at a time (``inputs.TokensInput``). Row ``i`` is line ``i + 1``, blank lines included,
+so predictions line up with the file.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from itertools import islice
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from thrifty.datasets.tokens import Encoding, Tokens
+from thrifty.datasets.tokens import Encoding
 from thrifty.errors import DataError
 
 LINES_A_CALL = 8192  # texts tokenized at once: the tokenizer's batches, and bounded memory
@@ -58,34 +56,3 @@ def spill_texts(path: Path, encoding: Encoding | None, spill: Path) -> Path:
     }
     (spill / ABOUT).write_text(json.dumps(about))
     return spill
-
-
-def is_tokens(path: Path) -> bool:
-    return path.is_dir() and (path / ABOUT).is_file()
-
-
-class TokensInput:
-    """A folder ``spill_texts`` wrote: rows read as ``Tokens`` (padded per batch when fed)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.about = json.loads((path / ABOUT).read_text())
-        self.offsets = np.load(path / "offsets.npy")
-        self.rows = len(self.offsets) - 1
-
-    def shards(self) -> list:
-        from thrifty.predict.inputs import ranges
-
-        names = 3 if self.about["with_type_ids"] else 2
-        return ranges(self.rows, 8 * names * int(self.offsets[-1]) // max(self.rows, 1))
-
-    def read(self, start: int, stop: int) -> Tokens:
-        first, last = int(self.offsets[start]), int(self.offsets[stop])
-        with (self.path / "ids.bin").open("rb") as handle:
-            data = os.pread(handle.fileno(), 8 * (last - first), 8 * first)
-        ids = np.frombuffer(data, "<i8").astype(np.int64)
-        offsets = self.offsets[start : stop + 1] - first
-        return Tokens(ids, offsets, self.about["pad_id"], self.about["with_type_ids"])
-
-    def describe(self) -> dict[str, Any]:
-        return {"texts": self.about["source"], "rows": self.rows, "tokens": int(self.offsets[-1])}

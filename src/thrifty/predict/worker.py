@@ -41,7 +41,7 @@ class Worker:
     def __init__(self, plan: Plan, source=None):
         """``source``: a reader in this process (a DLPack array's); by default the plan's file,
         which the driver spilled the input to if it had to."""
-        from thrifty.models import load
+        from thrifty.loading import load
         from thrifty.predict.session import open_session
 
         self.plan = plan

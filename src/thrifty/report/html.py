@@ -13,7 +13,8 @@ from html import escape
 from typing import Any
 
 from thrifty.datasets.metrics import Metric
-from thrifty.report.text import human_bytes, money, runs_as
+from thrifty.report.text import runs_as
+from thrifty.units import human_bytes, money
 
 WIDTH, HEIGHT, PAD = 640, 360, 64
 COLORS = {"best": "#d1495b", "front": "#2e86ab", "other": "#9aa5b1", "baseline": "#222"}

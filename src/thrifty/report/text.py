@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from rich.box import Box
@@ -13,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from thrifty.datasets.metrics import Metric
+from thrifty.units import human_bytes, money
 
 if TYPE_CHECKING:  # annotations only: the HTML page imports this module without measuring
     from thrifty.measure.bill import Bill
@@ -113,21 +113,6 @@ def _bill(bill: Bill) -> Table:
     table.add_row("total", money(bill.total_usd), "100%", style="bold")
     table.add_row("per million inferences", money(bill.usd_per_million))
     return table
-
-
-def money(usd: float) -> str:
-    """Dollars; amounts under $1 keep three significant digits so small bills still compare."""
-    if usd == 0 or usd >= 1:
-        return f"${usd:,.2f}"
-    return f"${usd:.{max(2, 2 - math.floor(math.log10(usd)))}f}"
-
-
-def human_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(count) < 1024 or unit == "GiB":
-            return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
-        count /= 1024
-    return f"{count:,.1f} GiB"
 
 
 def inspection_view(inspection) -> NamedRows:

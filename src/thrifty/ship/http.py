@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from thrifty.errors import NotInStore, StoreError, TransferInterrupted
 from thrifty.ship.manifest import Manifest
-from thrifty.ship.store import Body, RangeRefused
+from thrifty.ship.ranges import Body, RangeRefused
 
 TIMEOUT = 30.0  # seconds without a byte before a connection counts as dropped
 RETRIES = 3  # connection errors and 503s, with a short pause between

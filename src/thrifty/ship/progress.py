@@ -7,7 +7,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 
-from thrifty.report.text import human_bytes
+from thrifty.units import human_bytes
 
 
 class Tally:

@@ -19,7 +19,8 @@ from thrifty.ship.digest import chunk_digest
 from thrifty.ship.layout import Ref, chunk_path
 from thrifty.ship.manifest import Chunk, Manifest
 from thrifty.ship.progress import Tally, tally
-from thrifty.ship.store import RangeRefused, Store, open_store, resolve
+from thrifty.ship.ranges import RangeRefused
+from thrifty.ship.store import Store, open_store, resolve
 
 ATTEMPTS = 3  # tries at one chunk (dropped connections resume; bad bytes start over)
 SPAN = 2**20  # bytes asked for in one request: a killed pull loses at most jobs x SPAN in flight

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -21,22 +20,9 @@ from thrifty.atomic import write_atomic
 from thrifty.errors import NotInStore, StoreError, TransferInterrupted
 from thrifty.ship.layout import SHA256, manifest_path, tag_path
 from thrifty.ship.manifest import Manifest
+from thrifty.ship.ranges import Body, RangeRefused
 
 BLOCK = 4 * 2**20  # bytes per read of an object
-
-
-@dataclass
-class Body:
-    """An object's bytes from ``start`` on (0 when the server would not resume), the strong
-    ETag to resume with later (None if the server gave none), and the blocks as they come."""
-
-    start: int
-    etag: str | None
-    blocks: Iterator[bytes | memoryview]
-
-
-class RangeRefused(StoreError):
-    """The bytes held are no prefix of the object (HTTP 416): start the object over."""
 
 
 class Store(Protocol):

@@ -1,4 +1,5 @@
-"""A trained baseline from the zoo, written as ONNX: what ``thrifty train`` does."""
+"""A trained baseline from the zoo, written as ONNX, with its test score: what ``thrifty train``
+does. Above ``measure`` and ``predict``, which score it as deployed; ``models`` trains it."""
 
 from __future__ import annotations
 
