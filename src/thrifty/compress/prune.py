@@ -163,23 +163,29 @@ def _sensitivity(module, weight: Weight, base: float, data) -> np.ndarray:
     from thrifty.models.training import validation_score
 
     original = weight.tensor.detach().clone()
+    order = _smallest_first(original)  # once for the whole grid: a large matrix sorts slowly
     drops = []
     with torch.no_grad():
         for sparsity in GRID:
-            weight.tensor.mul_(_keep(original, sparsity))
+            weight.tensor.mul_(_keep(original, sparsity, order))
             drops.append(base - validation_score(module, data))
             weight.tensor.copy_(original)
     return np.array(drops)
 
 
-def _keep(values, sparsity: float):
-    """A 0/1 mask keeping all but exactly round(sparsity x n) of the smallest magnitudes."""
+def _keep(values, sparsity: float, order=None):
+    """A 0/1 mask keeping all but exactly round(sparsity x n) of the smallest magnitudes
+    (``order``: ``_smallest_first(values)``, if already known)."""
     cut = int(round(sparsity * values.numel()))
     mask = torch.ones(values.numel(), dtype=values.dtype, device=values.device)
     if cut:
-        order = torch.argsort(values.abs().reshape(-1), stable=True)
+        order = _smallest_first(values) if order is None else order
         mask[order[:cut]] = 0
     return mask.reshape(values.shape)
+
+
+def _smallest_first(values):
+    return torch.argsort(values.abs().reshape(-1), stable=True)
 
 
 class Mask(torch.nn.Module):

@@ -82,6 +82,13 @@ def batches(x: Samples, size: int):
         yield take(x, slice(start, start + size))
 
 
+def length_order(x: Samples) -> np.ndarray:
+    """The rows' order, shortest first, for ragged token rows (so that a batch pads to about
+    its own rows' length, as sentence-transformers' ``encode`` does); as they are otherwise."""
+    lengths = getattr(x, "lengths", None)
+    return np.arange(len(x)) if lengths is None else np.argsort(lengths, kind="stable")
+
+
 def feed(x: Samples) -> Feed:
     """What one call of a model is given: the array (or tensor) itself, or its inputs by name
     (padded to the batch's longest row, for a ragged kind)."""

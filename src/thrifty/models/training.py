@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from thrifty.datasets import Dataset
-from thrifty.datasets.samples import feed, take
+from thrifty.datasets.samples import batches, feed, is_named, length_order, take
 from thrifty.models.feeding import forward, to_tensors
+
+RAGGED_BATCH = 32  # rows of named inputs a validation call: token rows pad to each batch's longest
 
 
 @dataclass(frozen=True)
@@ -147,10 +149,15 @@ def validation_score(module, data: Dataset) -> float:
 
     module.eval()
     device = next(module.parameters()).device
+    order = length_order(data.val.x)  # token rows: shortest first, in batches of their length
+    x, size = (
+        (take(data.val.x, order), RAGGED_BATCH) if is_named(data.val.x) else (data.val.x, 1024)
+    )
     with torch.inference_mode():
         out = torch.cat(
-            [forward(module, to_tensors(xb, device)) for xb, _ in data.val.batches(1024)]
+            [forward(module, to_tensors(feed(part), device)) for part in batches(x, size)]
         )
+        out[order] = out.clone()  # back in the rows' order
         out = out.cpu()
     metric = data.metric.steering
     return metric.better(score(metric, out.numpy(), data.val.y, data.classes or data.num_classes))

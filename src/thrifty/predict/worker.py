@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from thrifty.datasets.samples import batches, feed, take
+from thrifty.datasets.samples import batches, feed, is_named, length_order, take
 from thrifty.errors import DataError
 from thrifty.predict.inputs import Shard, open_input
 from thrifty.predict.outputs import write_shard
@@ -55,7 +55,9 @@ class Worker:
     def run(self, shard: Shard) -> Done:
         """Predict a shard in batches and commit it; an exception leaves nothing committed."""
         started = time.perf_counter()
-        x, order = in_length_order(self.input.read(shard.start, shard.stop))
+        x = self.input.read(shard.start, shard.stop)
+        order = length_order(x)
+        x = take(x, order) if is_named(x) else x
         scores = np.concatenate([self._run(part) for part in batches(x, self.plan.batch_size)])
         scores[order] = scores.copy()  # back in the rows' order
         rows = np.arange(shard.start, shard.stop)
@@ -95,16 +97,6 @@ class Worker:
         if not _finite(batch):
             raise DataError("the row has NaN or infinite features")
         return self.session.run(feed(self.model.fit_inputs(batch)))
-
-
-def in_length_order(x):
-    """``(rows, order)``: texts' token rows sorted by length, so that a batch pads to about its
-    own rows' length (as sentence-transformers' ``encode`` does), with ``order`` their places;
-    other rows as they are."""
-    from thrifty.datasets.tokens import Tokens
-
-    order = np.argsort(x.lengths, kind="stable") if isinstance(x, Tokens) else np.arange(len(x))
-    return (take(x, order) if isinstance(x, Tokens) else x), order
 
 
 def _finite(batch) -> bool:
