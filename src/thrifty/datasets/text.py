@@ -7,6 +7,7 @@ or ``None`` when the texts carry no target.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,18 +56,34 @@ def read_texts(path: Path, *, text: str | None = None, target: str | None = None
 
 def read_lines(path: Path) -> Texts:
     """One text a line, in UTF-8; blank lines are skipped."""
-    try:
+    with reading_text(path):
         lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        raise DataError(
-            f"{path} is not UTF-8 text (byte {error.start}); save it as UTF-8"
-        ) from error
-    except OSError as error:
-        raise DataError(f"{path} could not be read ({error.strerror})") from error
     texts = [line.strip() for line in lines if line.strip()]
     if not texts:
         raise DataError(f"{path} has no text; put one text a line")
     return texts, None, None
+
+
+@contextmanager
+def reading_text(path: Path):
+    """A text file's decoding and reading errors, as one line naming it."""
+    try:
+        yield
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path} is not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from None
+    except OSError as error:
+        raise DataError(f"{path} could not be read ({error.strerror})") from None
+
+
+def no_tokenizer(source: str | Path) -> DataError:
+    """The error for texts given to a model that carries no tokenizer."""
+    return DataError(
+        f"{source} is text, and the model has no tokenizer to read it with; give a Hugging "
+        "Face folder with its tokenizer.json (or a file thrifty wrote from one), or the token "
+        "ids themselves (.npz)"
+    )
 
 
 def read_table(path: Path, *, text: str | None, target: str | None = None) -> Texts:
@@ -157,10 +174,7 @@ def from_texts(
 
     texts, labels, classes = read
     if encoding is None:
-        raise DataError(
-            f"{source} is text, and the model has no tokenizer to read it with; give a Hugging "
-            "Face folder with its tokenizer.json, or data already as token ids (.npz)"
-        )
+        raise no_tokenizer(source)
     if not texts:
         raise DataError(f"{source} holds no text")
     task = task or ("classification" if labels is not None else "embedding")

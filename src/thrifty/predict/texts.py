@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from thrifty.datasets.text import no_tokenizer, reading_text
 from thrifty.datasets.tokens import Encoding
 from thrifty.errors import DataError
 
@@ -24,27 +25,17 @@ def spill_texts(path: Path, encoding: Encoding | None, spill: Path) -> Path:
     """``path``'s lines as ``encoding``'s token ids in the folder ``spill``: ``ids.bin`` (every
     row's ids, int64, end to end), ``offsets.npy`` (where each row starts) and ``tokens.json``."""
     if encoding is None:
-        raise DataError(
-            f"{path} is text, and the model has no tokenizer to read it with; give a model "
-            "that carries one (a Hugging Face folder, or a .thrifty or .onnx thrifty wrote "
-            "from one), or the token ids themselves (.npz)"
-        )
+        raise no_tokenizer(path)
     shutil.rmtree(spill, ignore_errors=True)  # another job's spill, of other rows
     spill.mkdir()
     lengths, pad_id = [], 0
-    try:
-        with path.open(encoding="utf-8") as lines, (spill / "ids.bin").open("wb") as ids:
-            while chunk := [line.rstrip("\r\n") for line in islice(lines, LINES_A_CALL)]:
-                tokens = encoding(chunk)
-                ids.write(tokens.ids.astype("<i8").tobytes())
-                lengths.append(tokens.lengths)
-                pad_id = tokens.pad_id
-    except UnicodeDecodeError as error:
-        raise DataError(
-            f"{path} is not UTF-8 text (byte {error.start}); save it as UTF-8"
-        ) from None
-    except OSError as error:
-        raise DataError(f"{path} could not be read ({error.strerror})") from None
+    written = (spill / "ids.bin").open("wb")
+    with written as ids, reading_text(path), path.open(encoding="utf-8") as lines:
+        while chunk := [line.rstrip("\r\n") for line in islice(lines, LINES_A_CALL)]:
+            tokens = encoding(chunk)
+            ids.write(tokens.ids.astype("<i8").tobytes())
+            lengths.append(tokens.lengths)
+            pad_id = tokens.pad_id
     if not lengths:
         raise DataError(f"{path} has no text; put one text a line")
     offsets = np.concatenate([[0], np.cumsum(np.concatenate(lengths))])
