@@ -64,6 +64,23 @@ def test_texts_in_many_shards_and_workers(encoder, tmp_path, monkeypatch):
                                atol=1e-5)  # fmt: skip
 
 
+def test_an_onnx_file_thrifty_wrote_carries_the_tokenizer(encoder, tmp_path):
+    """A folder (or its ONNX file, as thrifty writes it) predicts on texts too: the tokenizer,
+    its longest input and the task travel in the file's metadata properties."""
+    folder = encoder.parent / "bert"
+    model = th.load(folder)
+    model.save(tmp_path / "bert.onnx")
+    again = th.load(tmp_path / "bert.onnx")
+    assert again.text_encoding == model.text_encoding and again.task == "embedding"
+    (tmp_path / "texts.txt").write_text("Hi\nA man is eating food.\n", encoding="utf-8")
+    for source in (folder, tmp_path / "bert.onnx"):
+        done = th.predict(source, tmp_path / "texts.txt", tmp_path / f"{source.name}.parquet",
+                          workers=1, threads=1)  # fmt: skip
+        table = pq.read_table(done.output).sort_by("row")
+        vectors = np.stack(table["vector"].to_numpy(zero_copy_only=False))
+        np.testing.assert_allclose(vectors[1], alone(model, "A man is eating food."), atol=1e-5)
+
+
 def test_texts_need_a_model_with_a_tokenizer(tmp_path):
     model = tmp_path / "digits.onnx"
     th.load(th.models.build("tabular-mlp", (64,), 10), input_shape=(64,)).save(model)

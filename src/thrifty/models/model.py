@@ -13,6 +13,9 @@ from thrifty.datasets.samples import is_named
 from thrifty.errors import DataMismatch
 
 PREPROCESSING = "thrifty.preprocessing"  # the ONNX metadata property naming a graph's first steps
+# what a model says of itself that its ONNX file keeps too (as thrifty.<key> metadata
+# properties), so a file thrifty wrote tokenizes texts and scores as an embedding where it went
+CARRIED = {"tokenizer": str, "max_length": int, "task": str}
 
 if TYPE_CHECKING:
     import onnx
@@ -93,7 +96,8 @@ class Model:
         return self.metadata.get("task")
 
     def to_bytes(self) -> bytes:
-        return self.proto.SerializeToString()
+        """The ONNX file: the graph, with what ``CARRIED`` names of the metadata."""
+        return carrying(self.proto, self.metadata).SerializeToString()
 
     def save(self, path: str | Path) -> Path:
         """Write the ONNX file atomically: a reader sees the old file or the new one, never half."""
@@ -148,3 +152,25 @@ def bind(dtypes: dict[str, np.dtype], batch) -> dict[str, np.ndarray]:
         ((name, dtype),) = dtypes.items()
         return {name: batch.astype(dtype, copy=False)}
     return {name: batch[name].astype(dtype, copy=False) for name, dtype in dtypes.items()}
+
+
+def carrying(proto, metadata: dict[str, Any]):
+    """``proto`` with ``metadata``'s ``CARRIED`` keys among its metadata properties (a copy
+    where any is missing or differs)."""
+    import onnx
+
+    wanted = {f"thrifty.{key}": str(metadata[key]) for key in CARRIED if key in metadata}
+    held = {p.key: p.value for p in proto.metadata_props}
+    if all(held.get(key) == value for key, value in wanted.items()):
+        return proto
+    copy = onnx.ModelProto()
+    copy.CopyFrom(proto)
+    onnx.helper.set_model_props(copy, {**held, **wanted})
+    return copy
+
+
+def carried(proto) -> dict[str, Any]:
+    """The ``CARRIED`` metadata an ONNX file holds."""
+    held = {p.key: p.value for p in proto.metadata_props}
+    return {key: kind(held[f"thrifty.{key}"]) for key, kind in CARRIED.items()
+            if f"thrifty.{key}" in held}  # fmt: skip

@@ -11,7 +11,7 @@ import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from thrifty.errors import CorruptModel, UnsafeModel
-from thrifty.models.model import Model
+from thrifty.models.model import Model, carried
 
 MAX_ONNX_BYTES = 2**31  # protobuf's own limit; larger weights must live in external data
 
@@ -52,7 +52,7 @@ def checked(proto, *, name: str, source: str) -> Model:
         raise CorruptModel(f"{source} fails the ONNX checker: {_first_line(error)}") from error
     if not any(True for _ in _real_inputs(proto)):
         raise CorruptModel(f"{source} has no graph input; thrifty needs a model that takes data")
-    return Model(proto=proto, name=name, source=source)
+    return Model(proto=proto, name=name, source=source, metadata=carried(proto))
 
 
 def external_tensors(proto):
