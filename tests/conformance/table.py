@@ -27,7 +27,6 @@ COLUMNS = {  # column -> what the cell runs
 # (row, column) -> the words thrifty's one-line refusal must contain
 REFUSED: dict[tuple[str, str], str] = {
     ("minilm-folder", "channels"): "channels pruning cannot shrink TextModel",
-    ("minilm-classifier", "channels"): "channels pruning cannot shrink TextModel",
 }
 
 TRANSFORMERS = ("minilm-folder", "minilm-onnx", "minilm-classifier")

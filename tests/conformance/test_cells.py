@@ -146,7 +146,9 @@ def pruned(path: Path, original: bytes) -> None:
 
 def narrower(path: Path, original: bytes) -> None:
     count = lambda proto: sum(int(np.prod(t.dims)) for t in proto.graph.initializer)  # noqa: E731
-    assert count(onnx.load(path)) < 0.6 * count(onnx.load_from_string(original))
+    # half the channels: a quarter to a half of the weights left; a transformer's embedding
+    # tables keep their width (MiniLM keeps 76%)
+    assert count(onnx.load(path)) < 0.8 * count(onnx.load_from_string(original))
 
 
 def shared(path: Path, original: bytes) -> None:

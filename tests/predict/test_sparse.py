@@ -29,9 +29,10 @@ def test_a_sparse_layer_computes_what_the_dense_one_does():
     dense = torch.nn.Linear(50, 20)
     with torch.no_grad():
         dense.weight.mul_(torch.rand(20, 50) > 0.9)
-    x = torch.randn(33, 50)
-    with torch.inference_mode():
-        np.testing.assert_allclose(sparse.SparseLinear(dense)(x), dense(x), rtol=1e-5, atol=1e-6)
+    for x in (torch.randn(33, 50), torch.randn(4, 9, 50)):  # rows; texts of tokens
+        with torch.inference_mode():
+            got = sparse.SparseLinear(dense)(x)
+            np.testing.assert_allclose(got, dense(x), rtol=1e-5, atol=1e-6)
 
 
 def test_layers_are_made_sparse_only_where_timed_faster(pruned, monkeypatch):

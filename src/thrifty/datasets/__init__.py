@@ -55,7 +55,7 @@ def load(
     """
     from thrifty.datasets.builtin import BUILTIN
     from thrifty.datasets.files import SUFFIXES, from_file
-    from thrifty.datasets.text import TEXTS, from_texts, read_texts
+    from thrifty.datasets.text import TEXTS, as_labels, from_texts, read_texts
 
     key = str(name)
     path = Path(key)
@@ -69,6 +69,7 @@ def load(
             raise UnknownDataset(f"data file {path} does not exist; check the path")
         else:
             read, source = read_texts(path, text=text, target=target), str(path)
+        read = as_labels(read, getattr(model, "labels", None), source)
         return from_texts(path.stem, read, encoding=encoding, task=task, seed=seed, source=source)
     if key in BUILTIN:
         return BUILTIN[key](seed)

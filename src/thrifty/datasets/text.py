@@ -16,6 +16,8 @@ import numpy as np
 from thrifty.errors import DataError, DatasetNotInstalled
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from thrifty.datasets.base import Dataset
     from thrifty.datasets.tokens import Encoding
 
@@ -154,6 +156,24 @@ def wordnet_glosses(folder: Path = WORDNET_DIR) -> Texts:
                 texts.append(gloss.strip())
                 labels.append(category)
     return texts, np.array(labels, np.int64), LEXNAMES
+
+
+def as_labels(read: Texts, labels: Sequence[str] | None, source: str) -> Texts:
+    """Texts whose targets are named as a classifier's outputs (``labels``, in order): each
+    target becomes its label's index, so rows that hold only some of the classes still score
+    against the right outputs. As read when the model names none or the texts have no targets."""
+    texts, targets, classes = read
+    if labels is None or targets is None:
+        return read
+    names = [classes[i] for i in targets]
+    unknown = sorted(set(names) - set(labels))
+    if unknown:
+        raise DataError(
+            f"{source}: targets {unknown[:5]} are not among the model's {len(labels)} labels "
+            f"(its config.json's id2label, e.g. {list(labels[:3])}); drop those rows"
+        )
+    index = {label: i for i, label in enumerate(labels)}
+    return texts, np.array([index[n] for n in names], dtype=np.int64), tuple(labels)
 
 
 def from_texts(

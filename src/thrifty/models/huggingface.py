@@ -96,7 +96,10 @@ def load_folder(path: Path, *, name: str | None = None) -> Model:
     model.metadata.update(
         tokenizer=tokenizer_file.read_text(encoding="utf-8"), max_length=max_length
     )
-    if not classifier:
+    if classifier:  # its outputs' names, in order (config.json's id2label)
+        names = config.get("id2label") or {}
+        model.metadata["labels"] = [str(names.get(str(i), i)) for i in range(len(names))]
+    else:
         model.metadata["task"] = "embedding"  # its quality: agreement with its own vectors
     return model
 

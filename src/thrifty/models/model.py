@@ -15,7 +15,7 @@ from thrifty.errors import DataMismatch
 PREPROCESSING = "thrifty.preprocessing"  # the ONNX metadata property naming a graph's first steps
 # what a model says of itself that its ONNX file keeps too (as thrifty.<key> metadata
 # properties), so a file thrifty wrote tokenizes texts and scores as an embedding where it went
-CARRIED = {"tokenizer": str, "max_length": int, "task": str}
+CARRIED = {"tokenizer": str, "max_length": int, "task": str, "labels": list}
 
 if TYPE_CHECKING:
     import onnx
@@ -91,6 +91,12 @@ class Model:
         return Encoding(tokenizer, int(self.metadata.get("max_length", 512)), types)
 
     @property
+    def labels(self) -> tuple[str, ...] | None:
+        """A classifier's outputs' names, in order, when it says (a Hugging Face folder's)."""
+        labels = self.metadata.get("labels")
+        return tuple(labels) if isinstance(labels, list) else None
+
+    @property
     def task(self) -> str | None:
         """What the model's output is, when it says: ``embedding`` for a sentence encoder."""
         return self.metadata.get("task")
@@ -159,7 +165,7 @@ def carrying(proto, metadata: dict[str, Any]):
     where any is missing or differs)."""
     import onnx
 
-    wanted = {f"thrifty.{key}": str(metadata[key]) for key in CARRIED if key in metadata}
+    wanted = {f"thrifty.{key}": _text(metadata[key]) for key in CARRIED if key in metadata}
     held = {p.key: p.value for p in proto.metadata_props}
     if all(held.get(key) == value for key, value in wanted.items()):
         return proto
@@ -171,6 +177,15 @@ def carrying(proto, metadata: dict[str, Any]):
 
 def carried(proto) -> dict[str, Any]:
     """The ``CARRIED`` metadata an ONNX file holds."""
+    import json
+
     held = {p.key: p.value for p in proto.metadata_props}
-    return {key: kind(held[f"thrifty.{key}"]) for key, kind in CARRIED.items()
+    read = {list: json.loads}
+    return {key: read.get(kind, kind)(held[f"thrifty.{key}"]) for key, kind in CARRIED.items()
             if f"thrifty.{key}" in held}  # fmt: skip
+
+
+def _text(value) -> str:
+    import json
+
+    return json.dumps(value) if isinstance(value, list) else str(value)

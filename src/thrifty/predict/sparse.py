@@ -38,7 +38,8 @@ def sparsify(module) -> list[str]:
 
 
 class SparseLinear(torch.nn.Module):
-    """``x @ W.T + b`` with ``W`` held as a CSR matrix: the product is ``(W @ x.T).T``."""
+    """``x @ W.T + b`` with ``W`` held as a CSR matrix: the product is ``(W @ x.T).T``, over
+    the last axis of ``x`` (a transformer's rows are tokens of texts: batch x length x width)."""
 
     def __init__(self, dense: torch.nn.Linear) -> None:
         super().__init__()
@@ -49,7 +50,9 @@ class SparseLinear(torch.nn.Module):
         self.bias = None if dense.bias is None else dense.bias.detach().clone()
 
     def forward(self, x):
-        out = torch.sparse.mm(self.weight, x.T.contiguous()).T
+        rows = x.reshape(-1, self.in_features)
+        out = torch.sparse.mm(self.weight, rows.T.contiguous()).T
+        out = out.reshape(*x.shape[:-1], self.out_features)
         return out if self.bias is None else out + self.bias
 
 
