@@ -17,7 +17,7 @@ from thrifty.cli_optimize import register_optimize_commands
 from thrifty.cli_options import AsJson, Data, Metric, ModelSource, Target, Text
 from thrifty.cli_ship import register_ship_commands
 from thrifty.errors import ThriftyError
-from thrifty.paths import existing_file, existing_model, writable_file
+from thrifty.paths import existing_model, writable_file
 
 app = typer.Typer(
     help="Make neural networks cheap to run, store and ship, and see what they cost in money.",
@@ -254,7 +254,7 @@ def _show_inspection(inspection, as_json: bool) -> None:
 
 @app.command(epilog="Example: thrifty predict lenet.thrifty images.parquet -o predictions.parquet")
 def predict(
-    model: Annotated[str, typer.Argument(help="An .onnx, .keras or .thrifty model file.")],
+    model: ModelSource,
     inputs: Annotated[
         str,
         typer.Argument(
@@ -284,7 +284,7 @@ def predict(
     from thrifty.predict import predict as run
     from thrifty.report.text import how_it_runs
 
-    existing_file(model)
+    existing_model(model)
     done = run(
         model, inputs, output, workers=workers, threads=threads, batch_size=batch_size,
         device=device, runtime=runtime, precision=precision, cluster=ray,
