@@ -283,6 +283,7 @@ def predict(
     """Predict every row of a data set in parallel; each row is written exactly once."""
     from thrifty.predict import predict as run
     from thrifty.report.text import how_it_runs
+    from thrifty.units import rate
 
     existing_model(model)
     done = run(
@@ -293,7 +294,7 @@ def predict(
     how = how_it_runs(runtime, done.threads, workers=done.workers)
     typer.echo(
         f"predicted {done.rows:,} rows into {output} in {done.seconds:.1f} s "
-        f"({done.rows_per_s:,.0f} rows/s; {done.backend}: {how}, batch {done.batch_size})"
+        f"({rate(done.rows_per_s)} rows/s; {done.backend}: {how}, batch {done.batch_size})"
     )
     if done.resumed_shards:
         typer.echo(f"resumed: {done.resumed_shards} shards were already done")

@@ -19,3 +19,8 @@ def human_bytes(count: float) -> str:
             return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
         count /= 1024
     return f"{count:,.1f} GiB"
+
+
+def rate(per_second: float) -> str:
+    """A rate: whole numbers from 100 up, three significant digits below (0.125, not 0)."""
+    return f"{per_second:,.0f}" if per_second >= 100 else f"{per_second:.3g}"
