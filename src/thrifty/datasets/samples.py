@@ -82,11 +82,18 @@ def batches(x: Samples, size: int):
         yield take(x, slice(start, start + size))
 
 
-def length_order(x: Samples) -> np.ndarray:
-    """The rows' order, shortest first, for ragged token rows (so that a batch pads to about
-    its own rows' length, as sentence-transformers' ``encode`` does); as they are otherwise."""
+def run_in_length_order(run, x: Samples, size: int) -> np.ndarray:
+    """``run`` (a batch -> its outputs as an array) over ``x`` in batches of ``size``, the
+    outputs in the rows' order. Ragged token rows run shortest first, so that a batch pads to
+    about its own rows' length (as sentence-transformers' ``encode`` does)."""
     lengths = getattr(x, "lengths", None)
-    return np.arange(len(x)) if lengths is None else np.argsort(lengths, kind="stable")
+    if lengths is None:
+        return np.concatenate([run(part) for part in batches(x, size)])
+    order = np.argsort(lengths, kind="stable")
+    out = np.concatenate([run(part) for part in batches(take(x, order), size)])
+    restored = np.empty_like(out)
+    restored[order] = out
+    return restored
 
 
 def feed(x: Samples) -> Feed:

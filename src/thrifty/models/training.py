@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from thrifty.datasets import Dataset
-from thrifty.datasets.samples import batches, feed, is_named, length_order, take
+from thrifty.datasets.samples import feed, run_in_length_order, take
 from thrifty.models.feeding import forward, to_tensors
 
-RAGGED_BATCH = 32  # rows of named inputs a validation call: token rows pad to each batch's longest
+RAGGED_BATCH = 32  # token rows a validation call: each batch pads to its own longest
 
 
 @dataclass(frozen=True)
@@ -149,18 +149,15 @@ def validation_score(module, data: Dataset) -> float:
 
     module.eval()
     device = next(module.parameters()).device
-    order = length_order(data.val.x)  # token rows: shortest first, in batches of their length
-    x, size = (
-        (take(data.val.x, order), RAGGED_BATCH) if is_named(data.val.x) else (data.val.x, 1024)
-    )
+    ragged = hasattr(data.val.x, "lengths")  # token rows: in batches of similar lengths
+
+    def run(part) -> np.ndarray:
+        return forward(module, to_tensors(feed(part), device)).cpu().numpy()
+
     with torch.inference_mode():
-        out = torch.cat(
-            [forward(module, to_tensors(feed(part), device)) for part in batches(x, size)]
-        )
-        out[order] = out.clone()  # back in the rows' order
-        out = out.cpu()
+        out = run_in_length_order(run, data.val.x, RAGGED_BATCH if ragged else 1024)
     metric = data.metric.steering
-    return metric.better(score(metric, out.numpy(), data.val.y, data.classes or data.num_classes))
+    return metric.better(score(metric, out, data.val.y, data.classes or data.num_classes))
 
 
 def _why_stopped(epoch: int, best_epoch: int, config: TrainConfig) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from thrifty.datasets.samples import batches, feed, is_named, length_order, take
+from thrifty.datasets.samples import feed, run_in_length_order, take
 from thrifty.errors import DataError
 from thrifty.predict.inputs import Shard, open_input
 from thrifty.predict.outputs import write_shard
@@ -56,10 +56,7 @@ class Worker:
         """Predict a shard in batches and commit it; an exception leaves nothing committed."""
         started = time.perf_counter()
         x = self.input.read(shard.start, shard.stop)
-        order = length_order(x)
-        x = take(x, order) if is_named(x) else x
-        scores = np.concatenate([self._run(part) for part in batches(x, self.plan.batch_size)])
-        scores[order] = scores.copy()  # back in the rows' order
+        scores = run_in_length_order(self._run, x, self.plan.batch_size)
         rows = np.arange(shard.start, shard.stop)
         write_shard(self.plan.folder, shard, rows, scores, vectors=self.vectors)
         return Done(shard.index, shard.rows, 0, time.perf_counter() - started)
