@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from thrifty.cli_options import Data, Metric, ModelSource, Target, Text
+from thrifty.cli.options import Data, Metric, ModelSource, Pricing, Target, Text
 from thrifty.paths import existing_file, existing_model, writable_file, writable_folder
 
 
@@ -28,10 +28,7 @@ def optimize(
     metric: Metric = None,
     objective: Annotated[str, typer.Option(help="money, latency, size or bandwidth.")] = "money",
     time_budget: Annotated[str, typer.Option(help="Time to search: 600, 10m, 1h.")] = "10m",
-    pricing: Annotated[
-        Path | None,
-        typer.Option(help="A pricing profile: a TOML file, or internet (default) or same-zone."),
-    ] = None,
+    pricing: Pricing = None,
     target: Target = None,
     text: Text = None,
 ) -> None:
@@ -111,7 +108,7 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-def register_optimize_commands(app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     example = "thrifty optimize lenet.onnx --data fashion-mnist --max-drop 0.5 -o out/"
     app.command(epilog=f"Example: {example}")(optimize)
     app.command(epilog="Example: thrifty report out/report.json -o report.html")(report)
