@@ -1,4 +1,5 @@
-"""The optimizer's commands: ``thrifty optimize`` and ``thrifty report``."""
+"""The optimizer's commands: ``thrifty optimize`` (the cheapest version of a model, priced for
+the workload options ``thrifty profile`` takes) and ``thrifty report`` (its HTML page)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,23 @@ from typing import Annotated
 
 import typer
 
-from thrifty.cli.options import Data, Metric, ModelSource, Pricing, Target, Text
+from thrifty.cli.options import (
+    DEPLOYS_PER_MONTH,
+    INFERENCES_PER_MONTH,
+    REPLICAS,
+    VERSIONS_KEPT,
+    Data,
+    DeploysPerMonth,
+    InferencesPerMonth,
+    Metric,
+    ModelSource,
+    Pricing,
+    Replicas,
+    Target,
+    Text,
+    VersionsKept,
+    workload,
+)
 from thrifty.paths import existing_file, existing_model, writable_file, writable_folder
 
 
@@ -29,6 +46,10 @@ def optimize(
     objective: Annotated[str, typer.Option(help="money, latency, size or bandwidth.")] = "money",
     time_budget: Annotated[str, typer.Option(help="Time to search: 600, 10m, 1h.")] = "10m",
     pricing: Pricing = None,
+    inferences_per_month: InferencesPerMonth = INFERENCES_PER_MONTH,
+    replicas: Replicas = REPLICAS,
+    deploys_per_month: DeploysPerMonth = DEPLOYS_PER_MONTH,
+    versions_kept: VersionsKept = VERSIONS_KEPT,
     target: Target = None,
     text: Text = None,
 ) -> None:
@@ -42,11 +63,12 @@ def optimize(
     existing_model(model)
     writable_folder(output)
     budget = _seconds(time_budget)
+    month = workload(inferences_per_month, replicas, deploys_per_month, versions_kept)
     loaded = load(model)
     rows = load_data(data, target=target, text=text, model=loaded)
     found = run(
         loaded, rows, max_drop, objective=objective, metric=metric, pricing=pricing,
-        time_budget=budget, out=output, progress=measured(budget),
+        workload=month, time_budget=budget, out=output, progress=measured(budget),
     )  # fmt: skip
     from rich.console import Console
 
