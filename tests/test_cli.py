@@ -154,3 +154,56 @@ def test_compress_refuses_bad_recipes(tmp_path, digits_model, recipe, message):
     )
     assert result.returncode == 1 and message in result.stderr
     assert not (tmp_path / "x.thrifty").exists()
+
+
+WORKLOAD_OPTIONS = ("pricing", "inferences_per_month", "replicas", "deploys_per_month",
+                    "versions_kept")  # fmt: skip
+
+
+def test_optimize_takes_the_workload_options_as_profile_does():
+    """Declared once (thrifty/cli/options.py), with Workload()'s defaults: --help shows them."""
+    from typer.main import get_command
+
+    from thrifty.cli import app
+    from thrifty.cli.options import workload
+    from thrifty.measure import Workload
+
+    commands = get_command(app).commands
+
+    def options(command: str) -> dict:
+        """Each workload option's line in ``thrifty COMMAND --help``, and its default."""
+        context = commands[command].make_context(command, [], resilient_parsing=True)
+        params = {p.name: p for p in commands[command].params}
+        return {n: (params[n].get_help_record(context), params[n].default)
+                for n in WORKLOAD_OPTIONS}  # fmt: skip
+
+    assert options("optimize") == options("profile")
+    defaults = {name: default for name, (_, default) in options("profile").items()}
+    assert workload(**{n: defaults[n] for n in WORKLOAD_OPTIONS[1:]}) == Workload()
+    assert workload(1e9, 5, 1, 3) == Workload(1e9, 5, 1, 3)
+
+
+def test_optimize_searches_for_the_workload_given(tmp_path, digits_model, monkeypatch):
+    """--objective money prices a month of the workload given: the report says which. A budget
+    of one second measures the model as it is and stops (seconds, not minutes)."""
+    from typer.testing import CliRunner
+
+    from thrifty.cli import app
+
+    monkeypatch.setenv("THRIFTY_CACHE", str(tmp_path / "cache"))
+    args = ["optimize", str(digits_model), "-d", "digits", "-o", str(tmp_path / "o"),
+            "--time-budget", "1s", "--inferences-per-month", "1e9", "--replicas", "5",
+            "--deploys-per-month", "1", "--versions-kept", "3"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["about"]["workload"] == {
+        "inferences_per_month": 1e9, "replicas": 5, "deploys_per_month": 1, "versions_kept": 3,
+    }  # fmt: skip
+
+
+def test_a_workload_below_zero_is_a_user_error(tmp_path, digits_model):
+    result = thrifty("optimize", str(digits_model), "-d", "digits", "-o", "o", "--replicas", "-1",
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1 and "workload replicas must be a number >= 0" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()

@@ -1,4 +1,5 @@
-"""The optimizer's commands: ``thrifty optimize`` and ``thrifty report``."""
+"""The optimizer's commands: ``thrifty optimize`` (the cheapest version of a model, priced for
+the workload options ``thrifty profile`` takes) and ``thrifty report`` (its HTML page)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,23 @@ from typing import Annotated
 
 import typer
 
-from thrifty.cli_options import Data, Metric, ModelSource, Target, Text
+from thrifty.cli.options import (
+    DEPLOYS_PER_MONTH,
+    INFERENCES_PER_MONTH,
+    REPLICAS,
+    VERSIONS_KEPT,
+    Data,
+    DeploysPerMonth,
+    InferencesPerMonth,
+    Metric,
+    ModelSource,
+    Pricing,
+    Replicas,
+    Target,
+    Text,
+    VersionsKept,
+    workload,
+)
 from thrifty.paths import existing_file, existing_model, writable_file, writable_folder
 
 
@@ -28,10 +45,11 @@ def optimize(
     metric: Metric = None,
     objective: Annotated[str, typer.Option(help="money, latency, size or bandwidth.")] = "money",
     time_budget: Annotated[str, typer.Option(help="Time to search: 600, 10m, 1h.")] = "10m",
-    pricing: Annotated[
-        Path | None,
-        typer.Option(help="A pricing profile: a TOML file, or internet (default) or same-zone."),
-    ] = None,
+    pricing: Pricing = None,
+    inferences_per_month: InferencesPerMonth = INFERENCES_PER_MONTH,
+    replicas: Replicas = REPLICAS,
+    deploys_per_month: DeploysPerMonth = DEPLOYS_PER_MONTH,
+    versions_kept: VersionsKept = VERSIONS_KEPT,
     target: Target = None,
     text: Text = None,
 ) -> None:
@@ -45,11 +63,12 @@ def optimize(
     existing_model(model)
     writable_folder(output)
     budget = _seconds(time_budget)
+    month = workload(inferences_per_month, replicas, deploys_per_month, versions_kept)
     loaded = load(model)
     rows = load_data(data, target=target, text=text, model=loaded)
     found = run(
         loaded, rows, max_drop, objective=objective, metric=metric, pricing=pricing,
-        time_budget=budget, out=output, progress=measured(budget),
+        workload=month, time_budget=budget, out=output, progress=measured(budget),
     )  # fmt: skip
     from rich.console import Console
 
@@ -111,7 +130,7 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-def register_optimize_commands(app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     example = "thrifty optimize lenet.onnx --data fashion-mnist --max-drop 0.5 -o out/"
     app.command(epilog=f"Example: {example}")(optimize)
     app.command(epilog="Example: thrifty report out/report.json -o report.html")(report)

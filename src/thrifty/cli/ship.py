@@ -1,7 +1,4 @@
-"""The ``thrifty`` commands that move models: push, pull, ls, gc and serve (docs/STORE.md).
-
-They live apart from thrifty/cli.py, which registers them on its app in help order.
-"""
+"""The ``thrifty`` commands that move models: push, pull, ls, gc and serve (docs/STORE.md)."""
 
 from __future__ import annotations
 
@@ -11,13 +8,7 @@ from typing import Annotated
 
 import typer
 
-from thrifty.cli_options import AsJson
-
-Store = Annotated[str, typer.Argument(help="A folder, s3://bucket/prefix or http(s):// URL.")]
-Jobs = Annotated[
-    int | None,
-    typer.Option(help="Chunks moved at once (default: pull 1 per core, push 2 per core; <= 8)."),
-]
+from thrifty.cli.options import AsJson, Jobs, Store
 
 
 def push(
@@ -152,7 +143,7 @@ def serve(
     run(store, host=host, port=port, token=token)
 
 
-def register_ship_commands(app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     app.command(epilog="Example: thrifty push lenet.thrifty s3://bucket/models lenet@2")(push)
     app.command(epilog="Example: thrifty pull s3://bucket/models lenet@2 -o lenet.thrifty")(pull)
     app.command(name="ls", epilog="Example: thrifty ls s3://bucket/models")(list_store)
