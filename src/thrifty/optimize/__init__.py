@@ -44,7 +44,7 @@ def optimize(
     """The cheapest candidate (by ``objective``: money, latency, size or bandwidth) whose
     quality is at most ``max_drop`` below the model's, found within ``time_budget`` seconds;
     written to ``out`` if given. Quality is ``metric`` (default: the data set's; accuracy or
-    RMSE), its drop counted in percentage points for shares and in units for errors.
+    RMSE), its drop counted in percentage points for proportions and in units for errors.
 
     >>> best = th.optimize("lenet.onnx", "fashion-mnist", max_drop=0.5)  # doctest: +SKIP
     """

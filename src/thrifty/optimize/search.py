@@ -11,7 +11,7 @@ half of those that may still come within the quality budget (on the validation s
 cheapest of each technique, go on: their recipes are combined (``combine``) and fine-tuned
 longer. A step that costs nothing to run (it thins the weights, but the arithmetic stays) is
 crossed with what the groups before kept within the budget (``cross``), at every rung; a step
-of the values stage goes into every recipe that ends in the structure stage (``shared``); after
+of the values stage goes into every recipe that ends in the structure stage (``valued``); after
 each group, the best thinned candidate is thinned harder while it stays within (``harder``).
 A recipe with nothing to fine-tune is measured once. The cheapest candidate within the budget
 wins (of those as cheap as timing tells, the smallest: ``result.EVEN``); every candidate is
@@ -30,14 +30,14 @@ from thrifty.optimize.trial import TOLERANCE, Measured, Trial
 
 RUNGS = (2, 10, 20)  # fine-tuning epochs at each rung
 RECOVERY = 8  # a candidate this many budgets off after the short rung may still recover
-FINEST = 0.2  # the least share of the weights left that a step of ``harder`` removes
+FINEST = 0.2  # the least fraction of the weights left that a step of ``harder`` removes
 
 
 def groups(suggested: dict[str, tuple]) -> list[list[Recipe]]:
     """The groups of single-step recipes, in the order they are searched: the declared
     strengths of the structure and precision stages (quickest first: nothing to fine-tune),
     then the strengths ``suggested`` for this model (technique name -> strengths), then the
-    gentler declared ones. The values stage is not tried alone: ``shared`` adds it."""
+    gentler declared ones. The values stage is not tried alone: ``valued`` adds it."""
     alone = [t for t in TECHNIQUES.values() if t.stage != "values"]
     quick = sorted((t for t in alone if t.suggest is None), key=lambda t: t.fine_tunes)
     picked = [t for t in alone if t.suggest is not None]
@@ -54,21 +54,21 @@ def _single(declared: Technique, strength) -> Recipe:
 
 def combine(recipes: list[Recipe], earlier: list[Recipe] = ()) -> list[Recipe]:
     """Recipes made of the survivors: each survivor alone; a fine-tuned step that changes the
-    arithmetic (narrower layers) then a post-training one that does too (int8 kernels), as they
-    pay only together; thinned recipes crossed with ``earlier`` (``cross``); last, as they pay
-    in bytes alone, a values step in each trained recipe (``shared``)."""
+    arithmetic (narrower layers) then a post-training one that does too (integer kernels), as
+    they pay only together; thinned recipes crossed with ``earlier`` (``cross``); last, as they
+    pay in bytes alone, a values step in each trained recipe (``valued``)."""
     alone = [r for r in recipes if len(r) == 1]  # combinations are not combined again
     shrunk = [r for r in alone if _narrows(r.steps[0])]
     converted = [r for r in alone if _converts(r.steps[0])]
     pairs = [c + q for c in shrunk for q in converted if _fits(c, q)]
     combined = cross([*recipes, *pairs], earlier)
-    return list(dict.fromkeys([*combined, *shared(combined)]))
+    return list(dict.fromkeys([*combined, *valued(combined)]))
 
 
-def shared(recipes: list[Recipe]) -> list[Recipe]:
+def valued(recipes: list[Recipe]) -> list[Recipe]:
     """A values step (at each strength it declares) after each recipe that ends in a trained
     structure step, and before the post-training conversion of one: the arithmetic stays as it
-    was (as cheap), and the values a layer keeps take a few bits instead of 32 (or an int8
+    was (as cheap), and the values a layer keeps take a few bits instead of 32 (or an integer
     table of as many entries). Each fp32 recipe comes before its converted ones, which start
     from it (``trial._compressed``); the crossed first (on the cheapest found)."""
     heads: dict[Recipe, list[Recipe]] = {}  # trained recipe -> the conversions that followed it
@@ -121,19 +121,19 @@ def _into(recipe: Recipe, single: Recipe) -> Recipe | None:
 
 
 def _narrows(step) -> bool:
-    """Removes weights, so fewer operations run: structured pruning."""
+    """Removes weights, so fewer operations run (whole neurons and filters)."""
     declared = technique(step)
     return declared.stage == "structure" and declared.arithmetic(step)
 
 
 def _thins(step) -> bool:
-    """Zeroes weights after training on, so only the bytes shrink: unstructured pruning."""
+    """Zeroes weights and trains on, so only the bytes shrink (the arithmetic stays dense)."""
     declared = technique(step)
     return declared.stage == "structure" and declared.fine_tunes and not declared.arithmetic(step)
 
 
 def _converts(step) -> bool:
-    """Changes the arithmetic after training, with nothing to fine-tune: int8."""
+    """Changes the arithmetic after training, with nothing to fine-tune (integer kernels)."""
     declared = technique(step)
     return not declared.fine_tunes and declared.arithmetic(step)
 
@@ -224,7 +224,7 @@ def harder(run, baseline: Measured, measured: dict[Trial, Measured], max_drop, o
 
 
 def _thinned_harder(start: Trial, measured: dict[Trial, Measured]) -> Trial | None:
-    """``start`` at the last rung with its thinning strength (a share of the weights removed)
+    """``start`` at the last rung with its thinning strength (the fraction of weights removed)
     raised to keep half the weights it kept or, where that was measured already (and did not
     win), halfway to it; None once a step would remove less than ``FINEST`` of the weights
     left: what that changes is within the validation split's noise, and trying many near the
@@ -250,7 +250,7 @@ def promoted(
 ) -> list[Recipe]:
     """The recipes that go on to the next rung: among those within ``RECOVERY`` times the
     budget (longer fine-tuning wins back more), the cheaper half, and the cheapest of each
-    technique, so that techniques that pay only together (narrower, then int8) get combined."""
+    technique, so that techniques that pay only together (narrower, then integer) get combined."""
     slack = RECOVERY * max_drop + TOLERANCE
     hopeful = sorted(
         (r for r in results if r.drop(baseline) <= slack), key=lambda r: r.objective(objective)

@@ -34,10 +34,6 @@ class Trial:
     def to_json(self) -> dict[str, Any]:
         return {"recipe": str(self.recipe), "epochs": self.epochs}
 
-    @classmethod
-    def from_json(cls, document: dict[str, Any]) -> Trial:
-        return cls(Recipe.parse(document["recipe"]), document["epochs"])
-
 
 @dataclass
 class Measured:
@@ -68,7 +64,7 @@ class Measured:
         }[name]
 
     def drop(self, baseline: Measured, split: str = "validation") -> float:
-        """Quality lost against ``baseline``: percentage points for shares (accuracy, recall,
+        """Quality lost against ``baseline``: percentage points for proportions (accuracy, recall,
         AUC...), the metric's units for errors (RMSE, MAE)."""
         return Metric(self.metric).drop(getattr(baseline, split), getattr(self, split))
 
@@ -94,15 +90,15 @@ def measure(
     ``deadline`` (a ``time.monotonic()`` instant), keeping its best weights. Cached: the same
     model, data, trial and settings are measured once, whatever the objective; a trial cut
     short by the deadline is measured as it is and not cached, so a longer search redoes it.
-    ``scans``: the search's sensitivity scans (``thrifty.compress.prune.Scans``), for pruning."""
+    ``scans``: the search's sensitivity scans (``thrifty.compress.Scans``)."""
     folder = _cache_folder(model, data, trial, pricing, workload, finetune)
     record = folder / "measured.json"
     if record.is_file():
-        return _deployed(json.loads(record.read_text()), objective)
+        return _deployed(trial, json.loads(record.read_text()), objective)
     document = _measured(model, data, trial, pricing, workload, finetune, folder, deadline, scans)
     if not document["cut_short"]:
         _write(record, document)
-    return _deployed(document, objective)
+    return _deployed(trial, document, objective)
 
 
 def _measured(
@@ -139,10 +135,9 @@ def _measured(
 def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline, scans):
     """The candidate: the model compressed by the trial's recipe. A recipe whose first steps
     were measured already with the same fine-tuning starts from that measured model (the
-    longest such prefix): the same result, as each technique's fine-tuning follows it alone
-    and quantization comes after fine-tuning, without doing those steps again. With
-    distillation the teacher is the model the recipe starts from, so there only quantization
-    is added to a measured model."""
+    longest such prefix): the same result, as each technique's fine-tuning follows it alone,
+    without doing those steps again. With distillation the teacher is the model the recipe
+    starts from, so there only steps with nothing to fine-tune are added to a measured model."""
     from thrifty.compress import compress
     from thrifty.pack import unpack
 
@@ -162,11 +157,11 @@ def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline
     return compress(model, trial.recipe, data, finetune=tuning, deadline=deadline, scans=scans)
 
 
-def _deployed(record: dict[str, Any], objective: str) -> Measured:
-    """The measured candidate, run the cheapest way by ``objective``."""
+def _deployed(trial: Trial, record: dict[str, Any], objective: str) -> Measured:
+    """``trial`` as measured (``record``), run the cheapest way by ``objective``."""
     best = cheapest(record["deployments"], objective)
     return Measured(
-        Trial.from_json(record["trial"]), record["validation"], best["test"], record["metric"],
+        trial, record["validation"], best["test"], record["metric"],
         record["bytes"], best["usd_per_million"], best["bill"]["total_usd"], best["latency_ms"],
         best["bill"], record["seconds"], Path(record["path"]), record["layers"],
         record["tensors"], best, record["deployments"], record.get("cut_short", False),
@@ -202,7 +197,7 @@ def _epochs(finetune, epochs: int):
 def _cache_folder(model, data, trial: Trial, pricing, workload, finetune) -> Path:
     """Where ``trial``'s measurement is kept: a digest of everything it depends on, down to
     every field of every step (``repr``), thrifty's version (a changed technique measures
-    again) and the CPU with its vector instructions (which decide what int8 gains)."""
+    again) and the CPU with its vector instructions (which decide what integer kernels gain)."""
     from thrifty.measure.machine import this_machine
     from thrifty.version import __version__
 
