@@ -58,7 +58,7 @@ def run(name: str, model: th.Model, data, budget: float) -> dict:
     return {
         "model": name,
         "dataset": data.name,
-        "recipe": best.trial.recipe or "(none within the budget)",
+        "recipe": str(best.trial.recipe) or "(none within the budget)",
         "baseline_accuracy": before,
         "accuracy": after,
         "drop_validation": best.drop(base),

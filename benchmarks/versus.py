@@ -156,7 +156,7 @@ def run(name: str, data, pricing, internet, workload, budget: float, rounds: int
     return {
         "model": name,
         "fp32_onnx_bytes": len(model.to_bytes()),
-        "thrifty_recipe": found.best.trial.recipe,
+        "thrifty_recipe": str(found.best.trial.recipe),
         "candidates_tried": len(found.candidates),
         "entries": rows,
         **verdict(rows, len(model.to_bytes())),

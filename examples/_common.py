@@ -125,7 +125,7 @@ def optimize(model, data, *, max_drop, metric, workload, args, pricing=None, fin
     )
 
     def measured(candidate) -> None:
-        name = candidate.trial.recipe or "the baseline"
+        name = str(candidate.trial.recipe) or "the baseline"
         score = Metric(candidate.metric).format(candidate.validation)
         console.print(f"  measured {name}: validation {candidate.metric} {score}")
 
@@ -169,7 +169,7 @@ def bill_view(before, after, workload) -> Table:
         f"{workload.versions_kept}; prices: {after.bill['pricing']})",
         title_justify="left",
     )
-    chosen = after.trial.recipe or "the baseline"
+    chosen = str(after.trial.recipe) or "the baseline"
     for column in ("", "before: the baseline", f"after: {chosen}", "change"):
         table.add_column(column, justify="left" if not column else "right")
     metric = Metric(before.metric)

@@ -68,7 +68,7 @@ def measured(budget: float) -> Callable[[object], None]:
 
     def say(candidate) -> None:
         trial = candidate.trial
-        name = trial.recipe or "the model as it is"
+        name = str(trial.recipe) or "the model as it is"
         epochs = f" ({trial.epochs} epochs)" if trial.epochs else ""
         lines.say(
             f"optimize: measured {name}{epochs} in {candidate.seconds:.0f} s; "

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import thrifty as th
-from thrifty.compress import Channels, FineTune, Prune, parse_recipe
+from thrifty.compress import Channels, FineTune, Prune, Recipe
 from thrifty.datasets.rows import from_rows
 from thrifty.errors import DataError
 
@@ -75,9 +75,9 @@ def test_ratios_outside_zero_to_one_are_refused(ratio):
 
 
 def test_recipe_text_names_channels():
-    assert parse_recipe("prune:0.5,channels:0.25") == [Prune(0.5), Channels(0.25)]
+    assert Recipe.parse("prune:0.5,channels:0.25").steps == (Prune(0.5), Channels(0.25))
     with pytest.raises(DataError):
-        parse_recipe("channels:1")
+        Recipe.parse("channels:1")
 
 
 @pytest.mark.parametrize("name", ["tabular-mlp", "lenet-5"])

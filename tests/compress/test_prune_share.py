@@ -5,7 +5,7 @@ import pytest
 from onnx import numpy_helper
 
 import thrifty as th
-from thrifty.compress import FineTune, Prune, Share, parse_recipe, recipe_text
+from thrifty.compress import FineTune, Prune, Recipe, Scans, Share
 from thrifty.errors import DataError
 
 FAST = FineTune(epochs=3)
@@ -42,13 +42,11 @@ def test_the_sensitivity_scan_is_remembered_for_the_same_weights(digits, digits_
 
     import torch
 
-    from thrifty.compress import prune
-
     module = copy.deepcopy(digits_baseline.module)
-    scans = prune.Scans()
+    scans = Scans()
     first = scans.of(module, digits)
     assert scans.of(copy.deepcopy(module), digits) is first  # the same weights: not rescanned
-    assert prune.Scans().of(module, digits) is not first  # no scan is kept for the process
+    assert Scans().of(module, digits) is not first  # no scan is kept for the process
     with torch.no_grad():
         next(module.parameters()).mul_(0.5)
     assert scans.of(module, digits) is not first
@@ -115,9 +113,20 @@ def test_the_original_is_untouched(digits, digits_baseline):
 
 
 def test_recipes_as_text():
-    recipe = parse_recipe("prune:0.92, share:5")
-    assert recipe == [Prune(0.92), Share(5)]
-    assert recipe_text(recipe) == "prune:0.92,share:5"
+    recipe = Recipe.parse("prune:0.92, share:5")
+    assert recipe.steps == (Prune(0.92), Share(5))
+    assert str(recipe) == "prune:0.92,share:5" and Recipe.parse("") == Recipe()
     for bad in ("prune", "prune:x", "crop:0.5", "share:12", "prune:1.5"):
         with pytest.raises(DataError):
-            parse_recipe(bad)
+            Recipe.parse(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [("share:4,prune:0.5", "prune cannot follow share"),
+     ("prune:0.5,prune:0.9", "prune cannot follow prune"),
+     ("quantize:fp16,share:4", "share cannot follow quantize")],
+)  # fmt: skip
+def test_steps_go_by_stage(text, why):
+    with pytest.raises(DataError, match=why):
+        Recipe.parse(text)

@@ -8,7 +8,7 @@ import pytest
 from onnx import TensorProto
 
 import thrifty as th
-from thrifty.compress import FineTune, Prune, Quantize, parse_recipe
+from thrifty.compress import FineTune, Prune, Quantize, Recipe
 from thrifty.errors import DataError
 
 FAST = FineTune(epochs=2)
@@ -62,7 +62,7 @@ def test_unknown_modes_are_refused(mode):
     with pytest.raises(DataError, match="quantize mode"):
         Quantize(mode)
     with pytest.raises(DataError):
-        parse_recipe(f"quantize:{mode}")
+        Recipe.parse(f"quantize:{mode}")
 
 
 def test_a_recipe_in_text_prunes_then_quantizes(digits, digits_baseline, accuracy):

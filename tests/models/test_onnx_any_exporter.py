@@ -12,9 +12,8 @@ import torch
 import thrifty as th
 from conformance import nets
 from conformance.nets import EXPORTS, NETS
-from thrifty.compress import Channels, FineTune
+from thrifty.compress import Channels, FineTune, Scans
 from thrifty.compress.channels import channels
-from thrifty.compress.prune import Scans
 from thrifty.compress.registry import Context
 from thrifty.datasets.rows import from_rows
 from thrifty.models.onnx_torch import to_torch, with_weights

@@ -1,15 +1,21 @@
-"""A search small enough for a test: two quick techniques, two rungs, one pruning strength."""
+"""A search small enough for a test: two quick techniques, two rungs, one pruning strength,
+set through the techniques' declarations as a new technique would set them."""
+
+from dataclasses import replace
 
 import pytest
 
+import thrifty.compress.sensitivity as sensitivity
 import thrifty.optimize.search as search
-import thrifty.optimize.sensitivity as sensitivity
+from thrifty.compress.registry import TECHNIQUES
 
 
 @pytest.fixture
 def small_search(monkeypatch, tmp_path):
-    monkeypatch.setattr(search, "SINGLES", ("quantize:int8-dynamic", "channels:0.5"))
-    monkeypatch.setattr(search, "GENTLER", ())
+    for name, tries, gentler in (("quantize", ("int8-dynamic",), ()), ("channels", (0.5,), ())):
+        declared = TECHNIQUES[name]
+        strength = replace(declared.strength, tries=tries, gentler=gentler)
+        monkeypatch.setitem(TECHNIQUES, name, replace(declared, strength=strength))
     monkeypatch.setattr(search, "RUNGS", (1, 2))
     monkeypatch.setattr(sensitivity, "TOLERANCES", (4,))  # one pruning strength
     monkeypatch.setenv("THRIFTY_CACHE", str(tmp_path / "cache"))

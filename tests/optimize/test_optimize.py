@@ -11,6 +11,7 @@ import pytest
 
 import thrifty as th
 import thrifty.optimize.search as search
+from thrifty.compress import Recipe
 from thrifty.errors import DataError
 from thrifty.optimize.result import EVEN, Optimized
 from thrifty.optimize.trial import Measured, Trial
@@ -31,7 +32,7 @@ def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypa
     compressed, compress = [], th.compress
 
     def recorded(model, recipe, *args, **kwargs):
-        compressed.append(recipe)
+        compressed.append(str(recipe))
         return compress(model, recipe, *args, **kwargs)
 
     monkeypatch.setattr("thrifty.compress.compress", recorded)  # where the optimizer finds it
@@ -44,15 +45,15 @@ def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypa
     even = [c for c in within if c.objective("money") <= cheapest * (1 + EVEN)]
     safe = [c for c in even if c.drop(found.baseline) <= 1.0]  # within half the budget
     assert found.best in even and found.best.bytes == min(c.bytes for c in safe or even)
-    recipes = [c.trial.recipe for c in found.candidates]
+    recipes = [str(c.trial.recipe) for c in found.candidates]
     assert recipes[:2] == ["quantize:int8-dynamic", "channels:0.5"]  # the quick group first
     assert "channels:0.5,quantize:int8-dynamic" in recipes  # the second rung combines
     strength = next(r for r in recipes if r.startswith("prune:"))  # then pruning
-    int8 = next(c for c in found.candidates if c.trial.recipe == "quantize:int8-dynamic")
+    int8 = next(c for c in found.candidates if str(c.trial.recipe) == "quantize:int8-dynamic")
     if int8.drop(found.baseline) <= 2.0:  # kept by the quick group: crossed with pruning
         assert f"{strength},quantize:int8-dynamic" in recipes
-    quantized = [c.trial for c in found.candidates if c.trial.recipe == "quantize:int8-dynamic"]
-    assert quantized == [Trial("quantize:int8-dynamic", 0)]  # nothing to fine-tune: once
+    int8_trials = [c.trial for c in found.candidates if c.trial.recipe == int8.trial.recipe]
+    assert int8_trials == [trial("quantize:int8-dynamic", 0)]  # nothing to fine-tune: once
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     layers = [row["layer"] for row in report["sensitivity"]]
     assert len(layers) == 3 and all(len(row["drops"]) == 8 for row in report["sensitivity"])
@@ -62,7 +63,7 @@ def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypa
     pruned = next(c for c in report["candidates"] if c["trial"]["recipe"].startswith("prune:"))
     assert any(d["runtime"] == "torch-sparse" for d in pruned["deployments"])
     assert report["best"]["trial"] == {
-        "recipe": found.best.trial.recipe,
+        "recipe": str(found.best.trial.recipe),
         "epochs": found.best.trial.epochs,
     }
     assert len(report["candidates"]) == len(found.candidates)
@@ -84,7 +85,7 @@ def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypa
 
 def test_pruning_is_crossed_with_what_the_quick_group_kept():
     earlier = ["channels:0.5,quantize:int8-static", "quantize:int8-static", "channels:0.25"]
-    recipes = search.combine(["prune:0.9", "prune:0.8"], earlier)
+    recipes = texts(search.combine(recipes_of("prune:0.9", "prune:0.8"), recipes_of(*earlier)))
     assert recipes[:5] == [  # the gentlest into the narrowed first; each strength before int8
         "channels:0.5,prune:0.8,quantize:int8-static",
         "prune:0.9", "prune:0.9,quantize:int8-static",
@@ -99,7 +100,7 @@ def test_pruning_is_crossed_with_what_the_quick_group_kept():
     assert shares[-2:] == ["prune:0.8,share:5", "prune:0.8,share:5,quantize:int8-static"]
     assert len(shares) == 12
     narrow = ["channels:0.25"]  # structured pruning alone, fp32: pruned after it, nothing before
-    assert search.combine(["prune:0.9"], narrow) == [
+    assert texts(search.combine(recipes_of("prune:0.9"), recipes_of(*narrow))) == [
         "channels:0.25,prune:0.9", "prune:0.9",
         "channels:0.25,prune:0.9,share:4", "channels:0.25,prune:0.9,share:5",  # 4-5 bit values
         "prune:0.9,share:4", "prune:0.9,share:5",
@@ -108,13 +109,15 @@ def test_pruning_is_crossed_with_what_the_quick_group_kept():
 
 def test_weight_sharing_goes_before_quantization_never_twice():
     quick = ["quantize:int8-dynamic", "channels:0.5", "quantize:fp16"]
-    recipes = search.combine(quick)
-    assert recipes[3:5] == ["channels:0.5,quantize:int8-dynamic", "channels:0.5,share:4"]
-    assert "channels:0.5,share:4,quantize:int8-dynamic" in recipes
-    assert not [r for r in recipes if "fp16" in r and "," in r]  # fp16 is not crossed
-    again = search.combine(recipes)  # shared recipes are not shared again
+    recipes = search.combine(recipes_of(*quick))
+    shown = texts(recipes)
+    assert shown[3:5] == ["channels:0.5,quantize:int8-dynamic", "channels:0.5,share:4"]
+    assert "channels:0.5,share:4,quantize:int8-dynamic" in shown
+    assert not [r for r in shown if "fp16" in r and "," in r]  # fp16 is not crossed
+    again = texts(search.combine(recipes))  # shared recipes are not shared again
     assert not [r for r in again if r.count("share:") > 1]
-    later = search.cross(["prune:0.8"], ["channels:0.5,share:4,quantize:int8-dynamic"])
+    narrowed = recipes_of("channels:0.5,share:4,quantize:int8-dynamic")
+    later = texts(search.cross(recipes_of("prune:0.8"), narrowed))
     assert later[0] == "channels:0.5,prune:0.8,share:4,quantize:int8-dynamic"  # pruned, shared
 
 
@@ -130,63 +133,77 @@ def test_a_trial_that_would_overrun_the_budget_is_skipped(monkeypatch):
                         None)  # fmt: skip
 
     base = measured("", 0.9, 2.0, 1000)
-    groups = [["channels:0.5", "quantize:int8-dynamic"]]
+    groups = [recipes_of("channels:0.5", "quantize:int8-dynamic")]
     tried = search.successive_halving(run, base, groups, 0.5, "money", deadline=200.0)
-    assert [m.trial for m in tried] == [Trial("channels:0.5", 1), Trial("quantize:int8-dynamic", 0)]
+    assert [m.trial for m in tried] == [trial("channels:0.5", 1), trial("quantize:int8-dynamic", 0)]
     assert clock[0] <= 200.0  # 10 epochs of channels (alone, or before int8) would take 300 s
     everything = search.successive_halving(run, base, groups, 0.5, "money", deadline=1e9)
-    assert Trial("channels:0.5,quantize:int8-dynamic", 10) in [m.trial for m in everything]
+    assert trial("channels:0.5,quantize:int8-dynamic", 10) in [m.trial for m in everything]
 
 
 def test_a_recipe_never_run_is_expected_to_take_what_its_technique_took():
-    done = Trial("prune:0.79,quantize:int8-static", 10)
+    done = trial("prune:0.79,quantize:int8-static", 10)
     ran = {done: Measured(done, 0.9, 0.9, "accuracy", 1, 1.0, 1.0, 0.1, {}, 228.0, None)}
-    assert search._expected(Trial("prune:0.9,quantize:int8-static", 20), ran) == 456.0
-    assert search._expected(Trial("channels:0.5", 20), ran) == 0.0  # nothing like it ran
+    assert search._expected(trial("prune:0.9,quantize:int8-static", 20), ran) == 456.0
+    assert search._expected(trial("channels:0.5", 20), ran) == 0.0  # nothing like it ran
 
 
 def test_the_best_pruned_one_is_pruned_harder_while_it_stays_within(monkeypatch):
     monkeypatch.setattr(search, "RUNGS", (1, 2))
 
     def run(trial: Trial) -> Measured:  # within the budget up to 90% pruned; smaller if shared
-        strength = float(trial.recipe.split(",")[0].partition(":")[2])
+        strength = float(str(trial.recipe).split(",")[0].partition(":")[2])
         quality = 0.9 if strength <= 0.9 else 0.5
-        shared = {"share:5": 2, "share:4": 3}.get(trial.recipe.partition(",")[2], 1)
+        shared = {"share:5": 2, "share:4": 3}.get(str(trial.recipe).partition(",")[2], 1)
         size = int(1000 * (1 - strength)) // shared
         return Measured(trial, quality, quality, "accuracy", size, 1.0, 1.0, 0.1,
                         {"bandwidth_usd": 0.0}, 1.0, None)  # fmt: skip
 
     base = measured("", 0.9, 2.0, 1000)
-    tried = search.successive_halving(run, base, [["prune:0.5"]], 0.5, "money", deadline=1e18)
-    recipes = [m.trial.recipe for m in tried]
+    tried = search.successive_halving(
+        run, base, [recipes_of("prune:0.5")], 0.5, "money", deadline=1e18
+    )
+    recipes = [str(m.trial.recipe) for m in tried]
     harder = recipes[recipes.index("prune:0.5,share:5") + 1 :]
     assert harder[:3] == [f"prune:{s},share:4" for s in ("0.75", "0.88", "0.94")]
     assert harder[3:] == ["prune:0.91,share:4"]  # 0.94 was not within: halfway, not finer
-    assert Optimized(base, tried, 0.5, "money").best.trial == Trial("prune:0.88,share:4", 2)
+    assert Optimized(base, tried, 0.5, "money").best.trial == trial("prune:0.88,share:4", 2)
+
+
+def trial(recipe: str, epochs: int) -> Trial:
+    return Trial(Recipe.parse(recipe), epochs)
+
+
+def recipes_of(*recipes: str) -> list[Recipe]:
+    return [Recipe.parse(r) for r in recipes]
+
+
+def texts(recipes: list[Recipe]) -> list[str]:
+    return [str(r) for r in recipes]
 
 
 def measured(recipe: str, validation: float, money: float, size: int) -> Measured:
     bill = {"bandwidth_usd": 0.0}
-    return Measured(Trial(recipe, 1), validation, validation, "accuracy", size, money, money,
+    return Measured(trial(recipe, 1), validation, validation, "accuracy", size, money, money,
                     0.1, bill, 0.0, None)  # fmt: skip
 
 
 def test_the_pareto_front_and_the_closest_when_nothing_fits():
     base = measured("", 0.90, 1.0, 1000)
-    a = measured("a", 0.89, 0.5, 500)  # drop 1 point, cheaper, smaller
-    b = measured("b", 0.80, 0.4, 400)  # drops 10 points, cheapest
-    c = measured("c", 0.88, 0.6, 600)  # dominated by a
+    a = measured("prune:0.5", 0.89, 0.5, 500)  # drop 1 point, cheaper, smaller
+    b = measured("prune:0.9", 0.80, 0.4, 400)  # drops 10 points, cheapest
+    c = measured("prune:0.6", 0.88, 0.6, 600)  # dominated by a
     found = Optimized(base, [a, b, c], max_drop=2.0, objective="money")
     assert found.best is a and found.closest is None
-    assert {m.trial.recipe for m in found.front} == {"", "a", "b"}
+    assert {str(m.trial.recipe) for m in found.front} == {"", "prune:0.5", "prune:0.9"}
     strict = Optimized(base, [a, b, c], max_drop=0.5, objective="money")
     assert strict.best is base and strict.closest is a
-    d = measured("d", 0.89, 0.5 * (1 + EVEN / 2), 300)  # as cheap as timing tells, smaller
+    d = measured("share:4", 0.89, 0.5 * (1 + EVEN / 2), 300)  # as cheap as timing tells, smaller
     assert Optimized(base, [a, b, c, d], max_drop=2.0, objective="money").best is d
-    e = measured("e", 0.885, 0.5, 200)  # smaller still, but 1.5 of the 2 points: past half
+    e = measured("share:3", 0.885, 0.5, 200)  # smaller still, but 1.5 of the 2 points: past half
     assert Optimized(base, [a, b, c, d, e], max_drop=2.0, objective="money").best is d
     assert Optimized(base, [e], max_drop=2.0, objective="money").best is e  # none safer
-    dearer = measured("f", 0.90, 1.5, 500)  # within the budget, but costs more
+    dearer = measured("share:5", 0.90, 1.5, 500)  # within the budget, but costs more
     kept = Optimized(base, [b, dearer], max_drop=0.5, objective="money")
     assert kept.best is base and kept.closest is None  # one stayed within: none to name
 
@@ -238,12 +255,12 @@ def test_a_trial_cut_short_by_the_deadline_is_measured_but_not_cached(model, dig
     from thrifty.optimize.trial import _cache_folder, measure
 
     loaded, pricing, workload = th.load(model), load_pricing(), Workload()
-    trial = Trial("channels:0.5", 5)
-    cut = measure(loaded, digits, trial, pricing, workload, None, deadline=time.monotonic())
+    narrowed = trial("channels:0.5", 5)
+    cut = measure(loaded, digits, narrowed, pricing, workload, None, deadline=time.monotonic())
     assert cut.cut_short and cut.path.is_file() and 0 < cut.test <= 1
-    folder = _cache_folder(loaded, digits, trial, pricing, workload, None)
+    folder = _cache_folder(loaded, digits, narrowed, pricing, workload, None)
     assert not (folder / "measured.json").exists()  # a longer search tunes it in full
-    whole = measure(loaded, digits, trial, pricing, workload, None)
+    whole = measure(loaded, digits, narrowed, pricing, workload, None)
     assert not whole.cut_short and (folder / "measured.json").is_file()
 
 
@@ -252,18 +269,18 @@ def test_a_recipe_that_does_not_apply_is_dropped_and_the_search_goes_on(monkeypa
     asked = []
 
     def run(trial: Trial) -> Measured | None:  # channels finds no Linear or Conv layer
-        asked.append(trial.recipe)
-        if trial.recipe.startswith("channels:"):
+        asked.append(str(trial.recipe))
+        if asked[-1].startswith("channels:"):
             return None
         return Measured(trial, 0.9, 0.9, "accuracy", 100, 1.0, 1.0, 0.1, {"bandwidth_usd": 0.0},
                         1.0, None)  # fmt: skip
 
     base = measured("", 0.9, 2.0, 1000)
-    groups = [["channels:0.5", "quantize:int8-dynamic"], ["prune:0.8"]]
+    groups = [recipes_of("channels:0.5", "quantize:int8-dynamic"), recipes_of("prune:0.8")]
     tried = search.successive_halving(run, base, groups, 0.5, "money", deadline=1e9)
     assert asked.count("channels:0.5") == 1  # not asked again at the next rung
     assert not [r for r in asked if r.startswith("channels:") and "," in r]  # nor combined
-    assert Trial("prune:0.8", 10) in [m.trial for m in tried]  # the next group still runs
+    assert trial("prune:0.8", 10) in [m.trial for m in tried]  # the next group still runs
 
 
 def test_the_report_says_what_was_not_tried_and_why():

@@ -19,10 +19,11 @@ from typing import Any
 
 from thrifty.compress.channels import Channels
 from thrifty.compress.finetune import FineTune
-from thrifty.compress.prune import Prune, Scans
+from thrifty.compress.prune import Prune
 from thrifty.compress.quantize import Quantize
-from thrifty.compress.recipe import parse_recipe, recipe_text
-from thrifty.compress.registry import REGISTRY, Context
+from thrifty.compress.recipe import Recipe
+from thrifty.compress.registry import Context
+from thrifty.compress.sensitivity import Scans
 from thrifty.compress.share import Share
 from thrifty.datasets.samples import feed, take
 from thrifty.errors import DataError
@@ -33,16 +34,16 @@ __all__ = [
     "FineTune",
     "Prune",
     "Quantize",
+    "Recipe",
+    "Scans",
     "Share",
     "compress",
-    "parse_recipe",
-    "recipe_text",
 ]
 
 
 def compress(
     model: Any,
-    recipe: list | str,
+    recipe: Recipe | list | str,
     data: Any,
     *,
     finetune: FineTune | None = None,
@@ -50,7 +51,8 @@ def compress(
     deadline: float | None = None,
     scans: Scans | None = None,
 ):
-    """Apply ``recipe`` (techniques, or text like ``"prune:0.92,share:5"``) to ``model``.
+    """Apply ``recipe`` (a Recipe, its steps, or text like ``"prune:0.92,share:5"``) to
+    ``model``.
 
     ``data`` gives the training split for recovery and the validation split for early stopping
     and sensitivity; with ``FineTune(labels=False)`` its labels are not used (distillation).
@@ -66,10 +68,7 @@ def compress(
     from thrifty.models.export import from_module
     from thrifty.models.onnx_torch import to_torch, with_weights
 
-    steps = parse_recipe(recipe) if isinstance(recipe, str) else list(recipe)
-    stages = [_handler(step).stage for step in steps]
-    if stages != sorted(stages, key=("torch", "onnx").index):
-        raise DataError("put quantize last in a recipe: it works on the exported graph")
+    recipe = _recipe(recipe)
     data = data if isinstance(data, Dataset) else load_data(data)
     model = load(model, input_shape=data.input_shape)
     data = referenced(data, model)  # an embedding's targets: the original's vectors
@@ -79,9 +78,9 @@ def compress(
     context = Context(
         data, teacher, finetune or FineTune(), _say(progress), scans or Scans(), deadline, progress
     )
-    for step in steps:
-        if _handler(step).stage == "torch":
-            module = _handler(step).run(module, step, context)
+    for step, technique in zip(recipe, recipe.techniques(), strict=True):
+        if technique.on == "module":
+            module = technique.run(module, step, context)
     if converted:
         result = with_weights(model, module)
     else:
@@ -92,17 +91,23 @@ def compress(
             source=model.source,
             output=model.output_name,
         )
-    for step in steps:
-        if _handler(step).stage == "onnx":
-            result = _handler(step).run(result, step, context)
-    result.metadata.update(model.metadata, recipe=recipe_text(steps))
+    for step, technique in zip(recipe, recipe.techniques(), strict=True):
+        if technique.on == "graph":
+            result = technique.run(result, step, context)
+    result.metadata.update(model.metadata, recipe=str(recipe))
     return result
 
 
-def _handler(step):
-    if type(step) not in REGISTRY:
-        raise DataError(f"{step!r} is not a compression technique; see thrifty.compress")
-    return REGISTRY[type(step)]
+def _recipe(recipe) -> Recipe:
+    """``recipe`` as a Recipe whose steps on the torch module come before those on the graph."""
+    if isinstance(recipe, str):
+        recipe = Recipe.parse(recipe)
+    recipe = recipe if isinstance(recipe, Recipe) else Recipe(tuple(recipe))
+    on = [technique.on for technique in recipe.techniques()]
+    if on != sorted(on, key=("module", "graph").index):
+        last = [t.name for t in recipe.techniques() if t.on == "graph"]
+        raise DataError(f"put {', '.join(last)} last in a recipe: it works on the exported graph")
+    return recipe
 
 
 def _example(model, data):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from thrifty.compress.finetune import recover
-from thrifty.compress.registry import handles, register
+from thrifty.compress.registry import Strength, Technique, register
 from thrifty.datasets.samples import feed, take
 from thrifty.errors import DataError, NotApplicable
 from thrifty.models.feeding import forward, to_tensors
@@ -26,7 +26,6 @@ from thrifty.models.feeding import forward, to_tensors
 EXAMPLE_ROWS = 8  # the dependency graph is traced from one forward pass; only shapes matter
 
 
-@register("channels", "torch")
 @dataclass(frozen=True)
 class Channels:
     ratio: float  # the share of channels (neurons) removed from each layer but the output layer
@@ -36,7 +35,6 @@ class Channels:
             raise DataError(f"channels ratio must be in [0, 1), got {self.ratio}")
 
 
-@handles(Channels, "torch")
 def channels(module, config: Channels, context):
     import torch_pruning as tp
 
@@ -89,3 +87,12 @@ def _output_layer(module, layers: list, example):
         for hook in hooks:
             hook.remove()
     return ran[-1]
+
+
+register(
+    Technique(
+        "channels", Channels, channels, stage="structure", on="module", fine_tunes=True,
+        strength=Strength("ratio", low=0.0, high=0.9, tries=(0.5,), gentler=(0.25,)),
+        follows=("prune",), arithmetic=lambda step: True,  # fewer multiply-adds anywhere
+    )
+)  # fmt: skip

@@ -19,15 +19,12 @@ import numpy as np
 import torch
 
 from thrifty.compress.finetune import recover
-from thrifty.compress.registry import handles, register
-from thrifty.compress.weights import Weight, bake, weights
-from thrifty.datasets import samples
+from thrifty.compress.registry import Strength, Technique, register
+from thrifty.compress.sensitivity import GRID, suggest_strengths
+from thrifty.compress.weights import Weight, bake, magnitude_mask, weights
 from thrifty.errors import DataError
 
-GRID = (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99)
 
-
-@register("prune", "torch")
 @dataclass(frozen=True)
 class Prune:
     sparsity: float  # the share of all weights (matrices and kernels) set to zero
@@ -47,7 +44,6 @@ class Prune:
                 raise DataError(f"prune sparsity of layer {name!r} must be in [0, 1), got {value}")
 
 
-@handles(Prune, "torch")
 def prune(module, config: Prune, context):
     targets = layer_sparsities(module, config, context)
     steps = config.steps if config.schedule == "gradual" else 1
@@ -86,108 +82,6 @@ def layer_sparsities(module, config: Prune, context) -> dict[str, float]:
     )
 
 
-@dataclass(frozen=True)
-class Scan:
-    """Each layer pruned alone at each sparsity of ``GRID``, without fine-tuning: the validation
-    score it lost (in the metric's units, signed so that a loss is positive)."""
-
-    layers: tuple[str, ...]
-    sizes: np.ndarray  # weights per layer
-    drops: np.ndarray  # layers x GRID
-
-    def chosen(self, tolerance: float) -> np.ndarray:
-        """Each layer's highest sparsity whose drop stays within ``tolerance`` (0 if none)."""
-        grid = np.array((0.0, *GRID))
-        picks = []
-        for drops in self.drops:
-            fits = np.flatnonzero(drops <= tolerance)
-            picks.append(grid[1 + fits[-1]] if len(fits) else 0.0)
-        return np.array(picks)
-
-    def overall(self, chosen: np.ndarray) -> float:
-        """The share of all weights that ``chosen`` per-layer sparsities set to zero."""
-        return float((chosen * self.sizes).sum() / self.sizes.sum())
-
-    def reachable(self, tolerance: float) -> float:
-        """The overall sparsity that pruning, each layer within ``tolerance``, reaches."""
-        return self.overall(self.chosen(tolerance))
-
-
-class Scans:
-    """The sensitivity scans made so far, by weights and validation data, the last ``kept``:
-    whoever prunes one model many times (the optimizer, for each strength it tries) holds one
-    and passes it to each ``compress``, which scans the model only the first time."""
-
-    def __init__(self, kept: int = 8):
-        self.kept = kept
-        self._scans: dict[str, Scan] = {}
-
-    def of(self, module, data) -> Scan:
-        """The scan of ``module`` on ``data``'s validation split: made now, or remembered."""
-        key = _scan_key(module, data)
-        if key not in self._scans:
-            if len(self._scans) >= self.kept:
-                del self._scans[next(iter(self._scans))]
-            self._scans[key] = scan(module, data)
-        return self._scans[key]
-
-
-def scan(module, data) -> Scan:
-    """Prune each layer of ``module`` alone at every sparsity of the grid and measure the loss
-    on the validation split (Han et al. 2015, section 3.3)."""
-    from thrifty.models.training import validation_score
-
-    layers = weights(module)
-    base = validation_score(module, data)
-    return Scan(
-        tuple(w.name for w in layers),
-        np.array([w.tensor.numel() for w in layers], dtype=np.float64),
-        np.array([_sensitivity(module, w, base, data) for w in layers]),
-    )
-
-
-def _scan_key(module, data) -> str:
-    import hashlib
-
-    digest = hashlib.sha256(data.metric.steering.spec.encode())
-    for name, tensor in module.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    for rows in (data.val.x, data.val.y):
-        samples.digest(digest, rows)
-    return digest.hexdigest()
-
-
-def _sensitivity(module, weight: Weight, base: float, data) -> np.ndarray:
-    """Validation score lost (from ``base``) by pruning ``weight`` alone at each sparsity."""
-    from thrifty.models.training import validation_score
-
-    original = weight.tensor.detach().clone()
-    order = _smallest_first(original)  # once for the whole grid: a large matrix sorts slowly
-    drops = []
-    with torch.no_grad():
-        for sparsity in GRID:
-            weight.tensor.mul_(_keep(original, sparsity, order))
-            drops.append(base - validation_score(module, data))
-            weight.tensor.copy_(original)
-    return np.array(drops)
-
-
-def _keep(values, sparsity: float, order=None):
-    """A 0/1 mask keeping all but exactly round(sparsity x n) of the smallest magnitudes
-    (``order``: ``_smallest_first(values)``, if already known)."""
-    cut = int(round(sparsity * values.numel()))
-    mask = torch.ones(values.numel(), dtype=values.dtype, device=values.device)
-    if cut:
-        order = _smallest_first(values) if order is None else order
-        mask[order[:cut]] = 0
-    return mask.reshape(values.shape)
-
-
-def _smallest_first(values):
-    return torch.argsort(values.abs().reshape(-1), stable=True)
-
-
 class Mask(torch.nn.Module):
     """A parametrization: the weight as trained, times a fixed 0/1 mask, so zeros stay zero
     through fine-tuning (their gradients are masked too)."""
@@ -205,10 +99,19 @@ def _mask(weight: Weight, sparsity: float, previous: Mask | None) -> Mask:
     from torch.nn.utils import parametrize
 
     with torch.no_grad():
-        mask = _keep(weight.tensor.detach(), sparsity)  # the current value is already masked
+        mask = magnitude_mask(weight.tensor.detach(), sparsity)  # the value is masked already
     if previous is None:
         previous = Mask(mask)
         parametrize.register_parametrization(weight.owner, weight.attribute, previous)
     else:
         previous.mask.copy_(mask)
     return previous
+
+
+register(
+    Technique(
+        "prune", Prune, prune, stage="structure", on="module", fine_tunes=True,
+        strength=Strength("sparsity", low=0.0, high=0.99),  # ``high``: the most a search tries
+        follows=("channels",), suggest=suggest_strengths,
+    )  # the same arithmetic (zeros are multiplied too, densely): only the bytes shrink
+)  # fmt: skip

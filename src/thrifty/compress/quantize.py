@@ -36,7 +36,7 @@ from typing import Literal
 
 import numpy as np
 
-from thrifty.compress.registry import handles, register
+from thrifty.compress.registry import Strength, Technique, register
 from thrifty.datasets.samples import batches, feed, take
 from thrifty.errors import DataError, ModelError
 from thrifty.models.model import Model, bind
@@ -47,7 +47,6 @@ CALIBRATION_BATCH = 64
 SHARED = 256  # a weight of more elements than this, taking at most this many values, was shared
 
 
-@register("quantize", "onnx")
 @dataclass(frozen=True)
 class Quantize:
     mode: Literal["fp16", "int8-dynamic", "int8-static"]
@@ -57,7 +56,6 @@ class Quantize:
             raise DataError(f"quantize mode must be one of {', '.join(MODES)}; got {self.mode!r}")
 
 
-@handles(Quantize, "onnx")
 def quantize(model: Model, config: Quantize, context) -> Model:
     import onnx
 
@@ -164,3 +162,13 @@ def _check_runs(model: Model, context) -> None:
             f"the quantized graph of {model.name!r} does not run in ONNX Runtime ({error}); "
             "try another quantize mode or leave quantize out"
         ) from error
+
+
+register(
+    Technique(
+        "quantize", Quantize, quantize, stage="precision", on="graph", fine_tunes=False,
+        strength=Strength("mode", choices=MODES, tries=("int8-static", "int8-dynamic", "fp16")),
+        arithmetic=lambda step: step.mode != "fp16",  # int8 kernels; where a CPU has no
+        # float16 kernels ONNX Runtime casts a float16 graph back to float32 to run it
+    )
+)  # fmt: skip

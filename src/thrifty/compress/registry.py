@@ -1,47 +1,102 @@
-"""The registry: each technique's config type maps to its handler (torchao's ``quantize_`` shape).
+"""The registry: each technique declares what it is, and what the search needs to know of it.
 
-A handler runs at one of two stages: ``torch`` (on a trainable module: prune, share, channels)
-or ``onnx`` (on the exported graph: quantize). A new technique is a new file that registers
-itself here; ``compress`` does not change.
+A technique is a config type (``Prune``), the handler that applies it, and its declaration:
+its stage, whether fine-tuning follows it, its strength (the field that sets how much it
+compresses, with its range and direction), what it may follow, and whether it changes the
+arithmetic or only the bytes. ``compress`` and the optimizer's search read these declarations
+and never a technique's name, so a new technique is one file that calls ``register``.
+
+Stages come in order: ``structure`` (which weights exist), ``values`` (what the kept weights
+hold), ``precision`` (the number format), ``runtime`` (how the graph is run). A step may follow
+any step of an earlier stage, and a step of its own stage only if it names it in ``follows``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-Stage = Literal["torch", "onnx"]
+Stage = Literal["structure", "values", "precision", "runtime"]
+STAGES: tuple[Stage, ...] = ("structure", "values", "precision", "runtime")
 
 
 @dataclass(frozen=True)
-class Handler:
+class Strength:
+    """The config field that sets how much a technique compresses: a number within
+    [``low``, ``high``] (stronger as it rises, or falls with ``stronger="lower"``), or one of
+    ``choices``. ``tries`` are what a search tries first, ``gentler`` what it tries last."""
+
+    field: str
+    low: float | None = None
+    high: float | None = None
+    stronger: Literal["higher", "lower"] = "higher"
+    choices: tuple[str, ...] = ()
+    tries: tuple = ()
+    gentler: tuple = ()
+
+    def of(self, step) -> Any:
+        return getattr(step, self.field)
+
+    def at(self, step, value):
+        """``step`` with its strength set to ``value``."""
+        return replace(step, **{self.field: value})
+
+    def weakest(self, steps):
+        return (min if self.stronger == "higher" else max)(steps, key=self.of)
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """The strengths worth trying for one model, and the per-layer table they came from (the
+    report's ``sensitivity``)."""
+
+    strengths: tuple = ()
+    table: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Technique:
+    name: str  # the recipe word: "prune" in "prune:0.9"
+    config: type  # the frozen dataclass a recipe step is
     run: Callable[..., Any]  # (module or Model, config, Context) -> module or Model
     stage: Stage
+    on: Literal["module", "graph"]  # a trainable torch module, or the exported ONNX graph
+    fine_tunes: bool  # recovery fine-tuning follows it (so a search gives it epochs)
+    strength: Strength
+    follows: tuple[str, ...] = ()  # techniques of its own stage it may come after
+    arithmetic: Callable[[Any], bool] = lambda step: False  # the step changes the arithmetic
+    # (fewer or cheaper operations in any runtime), not only the bytes
+    suggest: Callable[..., Suggested] | None = None  # (model, data, max_drop, scans, deadline):
+    # strengths picked for this model (else the search tries ``strength.tries``)
+
+    def may_follow(self, earlier: Technique) -> bool:
+        own, before = STAGES.index(self.stage), STAGES.index(earlier.stage)
+        return before < own or (before == own and earlier.name in self.follows)
+
+    def text(self, step) -> str:
+        return f"{self.name}:{self.strength.of(step)}"
 
 
-REGISTRY: dict[type, Handler] = {}
-NAMES: dict[str, type] = {}  # recipe word -> config type, e.g. "prune" -> Prune
+TECHNIQUES: dict[str, Technique] = {}  # by recipe word, in registration order
 
 
-def register(name: str, stage: Stage):
-    """Class decorator for a config: ``@register("prune", "torch")`` above ``class Prune``."""
-
-    def bind(config: type) -> type:
-        NAMES[name] = config
-        return config
-
-    return bind
+def register(technique: Technique) -> Technique:
+    """Make ``technique`` known to recipes, ``compress`` and the optimizer's search."""
+    if technique.strength.field not in {f.name for f in fields(technique.config)}:
+        raise TypeError(f"{technique.config.__name__} has no field {technique.strength.field!r}")
+    TECHNIQUES[technique.name] = technique
+    return technique
 
 
-def handles(config: type, stage: Stage):
-    """Function decorator: the handler of ``config`` instances."""
+def technique(step) -> Technique:
+    """The technique a recipe step belongs to."""
+    from thrifty.errors import DataError
 
-    def bind(function: Callable) -> Callable:
-        REGISTRY[config] = Handler(function, stage)
-        return function
-
-    return bind
+    for known in TECHNIQUES.values():
+        if type(step) is known.config:
+            return known
+    raise DataError(f"{step!r} is not a compression technique; see thrifty.compress")
 
 
 @dataclass
@@ -53,7 +108,7 @@ class Context:
     teacher: Any  # the original module, frozen: the target of distillation
     finetune: Any  # thrifty.compress.FineTune
     say: Callable[[str], None]  # progress messages
-    scans: Any  # thrifty.compress.prune.Scans: the caller's, so a model is scanned once
+    scans: Any  # thrifty.compress.sensitivity.Scans: the caller's, so a model is scanned once
     deadline: float | None = None  # time.monotonic() instant where fine-tuning stops (the best
     # weights so far kept): the optimizer's time budget
     progress: bool = False  # show each fine-tuning run's epochs (thrifty.progress)

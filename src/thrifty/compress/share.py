@@ -16,12 +16,11 @@ import numpy as np
 import torch
 
 from thrifty.compress.finetune import recover
-from thrifty.compress.registry import handles, register
+from thrifty.compress.registry import Strength, Technique, register
 from thrifty.compress.weights import bake, weights
 from thrifty.errors import DataError
 
 
-@register("share", "torch")
 @dataclass(frozen=True)
 class Share:
     bits: int  # at most 2^bits distinct non-zero values per layer
@@ -71,7 +70,6 @@ class Lookup(torch.autograd.Function):
         return summed.to(grad.dtype), None
 
 
-@handles(Share, "torch")
 def share(module, config: Share, context):
     from torch.nn.utils import parametrize
 
@@ -105,3 +103,11 @@ def cluster(values: np.ndarray, k: int, init: str, *, seed: int):
     )
     kmeans = KMeans(k, init=start, n_init=1, random_state=seed).fit(values.reshape(-1, 1))
     return kmeans.cluster_centers_[:, 0].astype(np.float32), kmeans.labels_.astype(np.int64)
+
+
+register(
+    Technique(
+        "share", Share, share, stage="values", on="module", fine_tunes=True,
+        strength=Strength("bits", low=1, high=8, stronger="lower", tries=(4, 5)),
+    )  # 16 or 32 values a layer: the same arithmetic, 4-5 bits a weight in the file
+)  # fmt: skip

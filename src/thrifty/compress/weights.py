@@ -46,3 +46,22 @@ def bake(module) -> None:
         if parametrize.is_parametrized(owner):
             for attribute in list(owner.parametrizations):
                 parametrize.remove_parametrizations(owner, attribute, leave_parametrized=True)
+
+
+def magnitude_mask(values, sparsity: float, order=None):
+    """A 0/1 mask keeping all but exactly round(sparsity x n) of the smallest magnitudes
+    (``order``: ``smallest_first(values)``, if already known)."""
+    import torch
+
+    cut = int(round(sparsity * values.numel()))
+    mask = torch.ones(values.numel(), dtype=values.dtype, device=values.device)
+    if cut:
+        order = smallest_first(values) if order is None else order
+        mask[order[:cut]] = 0
+    return mask.reshape(values.shape)
+
+
+def smallest_first(values):
+    import torch
+
+    return torch.argsort(values.abs().reshape(-1), stable=True)

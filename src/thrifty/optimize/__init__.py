@@ -1,11 +1,11 @@
 """``th.optimize``: the cheapest version of a model whose quality stays within a budget.
 
-A sensitivity stage picks the pruning strengths for this model; candidates (compression recipes
-at several strengths, and their combinations) are each compressed, packed, unpacked, measured in
-each runtime and setting (``deploy.py``), priced with the pricing profile and workload, and kept
-or dropped by successive halving (``search.py``). The result holds every
-candidate, the Pareto front over quality, the objective and bytes, and the best within the
-budget; ``write`` puts the model and ``report.json`` in a folder.
+Techniques that pick their strengths for each model (``suggest``, in the registry) do so first;
+candidates (compression recipes at several strengths, and their combinations) are each
+compressed, packed, unpacked, measured in each runtime and setting (``deploy.py``), priced with
+the pricing profile and workload, and kept or dropped by successive halving (``search.py``).
+The result holds every candidate, the Pareto front over quality, the objective and bytes, and
+the best within the budget; ``write`` puts the model and ``report.json`` in a folder.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from thrifty.compress.prune import Scans
+from thrifty.compress import Recipe, Scans
+from thrifty.compress.registry import TECHNIQUES
 from thrifty.errors import DataError, NotApplicable
 from thrifty.measure.quality import referenced
 from thrifty.optimize import search
 from thrifty.optimize.result import Optimized, describe_run
-from thrifty.optimize.sensitivity import prune_strengths, sensitivity_table
 from thrifty.optimize.trial import OBJECTIVES, Trial, measure
 from thrifty.paths import writable_folder
 from thrifty.verbs import make_callable
@@ -44,7 +44,7 @@ def optimize(
     """The cheapest candidate (by ``objective``: money, latency, size or bandwidth) whose
     quality is at most ``max_drop`` below the model's, found within ``time_budget`` seconds;
     written to ``out`` if given. Quality is ``metric`` (default: the data set's; accuracy or
-    RMSE), its drop counted in percentage points for shares and in units for errors.
+    RMSE), its drop counted in percentage points for proportions and in units for errors.
 
     >>> best = th.optimize("lenet.onnx", "fashion-mnist", max_drop=0.5)  # doctest: +SKIP
     """
@@ -68,7 +68,7 @@ def optimize(
     workload = workload or Workload()
 
     not_applicable: dict[str, str] = {}  # recipe -> why it was not tried
-    scans = Scans()  # the sensitivity scan, made once and reused by each pruning candidate
+    scans = Scans()  # the sensitivity scans, made once and reused by each candidate
 
     def trials(tuned_until: float):
         """``run(trial)``: the trial measured, its fine-tuning stopped at ``tuned_until``."""
@@ -79,7 +79,7 @@ def optimize(
                     model, data, trial, pricing, workload, finetune, objective, tuned_until, scans
                 )
             except NotApplicable as why:
-                not_applicable[trial.recipe] = str(why)
+                not_applicable[str(trial.recipe)] = str(why)
                 return None
             if progress is not None:
                 progress(result)
@@ -87,18 +87,19 @@ def optimize(
 
         return run
 
-    baseline = trials(deadline)(Trial("", 0))
+    baseline = trials(deadline)(Trial(Recipe(), 0))
     # fine-tuning stops early enough that what it made is measured within the budget: measuring
     # a candidate as deployed takes about what measuring the baseline took (a transformer's:
     # tens of seconds, by which a trial tuned up to the deadline itself would overrun it)
     run = trials(deadline - baseline.seconds)
-    strengths, scanned = prune_strengths(model, data, max_drop, scans, deadline)
-    pruned = [f"prune:{s:g}" for s in strengths]
-    groups = [list(search.SINGLES), pruned, list(search.GENTLER)]  # the quick ones first
+    suggested = {name: t.suggest(model, data, max_drop, scans, deadline)
+                 for name, t in TECHNIQUES.items() if t.suggest is not None}  # fmt: skip
+    groups = search.groups({name: s.strengths for name, s in suggested.items()})
     candidates = search.successive_halving(run, baseline, groups, max_drop, objective, deadline)
     seconds = time.monotonic() - started
+    sensitivity = [row for s in suggested.values() for row in s.table]
     result = Optimized(
-        baseline, candidates, max_drop, objective, sensitivity_table(scanned, data.metric),
+        baseline, candidates, max_drop, objective, sensitivity,
         describe_run(model, data, pricing, workload, time_budget, seconds), not_applicable,
     )  # fmt: skip
     if out is not None:

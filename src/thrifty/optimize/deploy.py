@@ -1,9 +1,10 @@
-"""How a candidate is best run: each runtime (ONNX Runtime, PyTorch, PyTorch with pruned layers
-as sparse matrices) at one thread and at every core, measured on the test split; the batch size
-is the one each measurement found fastest. The cheapest by the search's objective is chosen.
+"""How a candidate is best run: each runtime (ONNX Runtime, PyTorch, PyTorch with mostly-zero
+layers as sparse matrices) at one thread and at every core, measured on the test split; the
+batch size is the one each measurement found fastest. The cheapest by the search's objective is
+chosen.
 
 Compute is paid per core-second, so a single thread at a large batch is usually cheapest;
-latency wants every core. Runtimes that cannot run a graph (PyTorch on int8 operators) are
+latency wants every core. Runtimes that cannot run a graph (PyTorch on integer operators) are
 skipped, and so is the sparse path when no layer is mostly zeros.
 """
 
@@ -19,7 +20,7 @@ TIMING_BUDGET_S = 0.15  # each probe of each option; the test split's quality is
 
 def options(deployed, tensors: list[dict[str, Any]]) -> list[tuple[str, int]]:
     """(runtime, threads) pairs worth measuring for a model with these packed tensors: PyTorch
-    only for float32 graphs (ONNX Runtime alone runs what its quantizer wrote)."""
+    only for float32 graphs (ONNX Runtime alone runs integer and float16 ones)."""
     from onnx import TensorProto
 
     from thrifty.predict.sparse import MOSTLY_ZEROS

@@ -19,7 +19,7 @@ class Optimized:
     candidates: list[Measured]
     max_drop: float
     objective: str
-    sensitivity: list[dict[str, Any]] = field(default_factory=list)  # per layer, pruned alone
+    sensitivity: list[dict[str, Any]] = field(default_factory=list)  # per layer, thinned alone
     about: dict[str, Any] = field(default_factory=dict)  # what was optimized, how: describe_run
     not_applicable: dict[str, str] = field(default_factory=dict)  # recipe -> why not tried
 
@@ -34,10 +34,11 @@ class Optimized:
     def best(self) -> Measured:
         """The cheapest within budget; the baseline itself if nothing compressed stays within.
         Candidates within ``EVEN`` of the cheapest are as cheap as timing can tell (the same
-        int8 graph, pruned or not, runs at the same speed): of those, the smallest file of the
-        ones within half the budget wins, or of all if none is. The margin is for the
-        validation split's noise: a drop read on a few thousand rows is uncertain by a few
-        tenths of a point, and the smallest file is the one most likely to be past the edge."""
+        integer graph, its weights zeroed or not, runs at the same speed): of those, the
+        smallest file of the ones within half the budget wins, or of all if none is. The
+        margin is for the validation split's noise: a drop read on a few thousand rows is
+        uncertain by a few tenths of a point, and the smallest file is the one most likely to
+        be past the edge."""
         within = self.within
         cheapest = within[0].objective(self.objective)
         even = [c for c in within if c.objective(self.objective) <= cheapest * (1 + EVEN)]
@@ -104,8 +105,8 @@ def describe_run(model, data, pricing, workload, time_budget: float, seconds: fl
     applies first, if thrifty trained it); the data, which is never preprocessed (every candidate
     is measured on the rows as given, so its ``preprocessing`` is empty); the metric, the prices
     and workload, the time budget and the seconds the search took of it, the machine it was
-    measured on (its vector instructions decide what int8 gains), thrifty's version and the
-    date."""
+    measured on (its vector instructions decide what integer kernels gain), thrifty's version
+    and the date."""
     from datetime import UTC, datetime
 
     from thrifty.measure.machine import this_machine

@@ -1,19 +1,21 @@
 """The search: successive halving over recipes, spending the time budget where it pays.
 
-Recipes come in groups, the quick ones first: quantization and structured pruning (seconds to
-tens of seconds each), then unstructured pruning at the strengths the sensitivity stage
-(``sensitivity.py``) picked for this model (gradual, so minutes on a large model). Within a
-group, rung 1 tries every recipe alone with short fine-tuning; the cheaper half of those that
-may still come within the quality budget (on the validation split), and the cheapest of each
-technique, go on: their recipes are combined with each other (pruning then sharing, channels
-then quantization) and fine-tuned longer. Pruning is also crossed with what the quick group
-kept within the budget (``cross``), at every rung, and weight sharing goes into every
-recipe that prunes (``shared``: as cheap to run, a quarter of the bytes or less); after each
-group, the best pruned candidate is pruned harder while it stays within (``harder``).
-Post-training quantization alone has nothing to fine-tune, so it is measured once. The
-cheapest candidate within the budget wins (of those as cheap as timing tells, the smallest:
-``result.EVEN``); every candidate is measured as deployed (``trial.measure``) and cached, so a
-re-run of the same search is fast.
+It knows the techniques only by what each declares in the registry (``compress/registry.py``):
+its stage, whether it fine-tunes, its strength, what it may follow, whether it changes the
+arithmetic. Recipes come in groups (``groups``), the quick ones first: every technique of the
+structure and precision stages at the strengths it declares (``tries``), those without
+fine-tuning first; then those whose strengths are picked for this model (``suggest``, from a
+sensitivity scan: gradual, so minutes on a large model); last, if time is left, the gentler
+strengths. Within a group, rung 1 tries every recipe alone with short fine-tuning; the cheaper
+half of those that may still come within the quality budget (on the validation split), and the
+cheapest of each technique, go on: their recipes are combined (``combine``) and fine-tuned
+longer. A step that costs nothing to run (it thins the weights, but the arithmetic stays) is
+crossed with what the groups before kept within the budget (``cross``), at every rung; a step
+of the values stage goes into every recipe that ends in the structure stage (``valued``); after
+each group, the best thinned candidate is thinned harder while it stays within (``harder``).
+A recipe with nothing to fine-tune is measured once. The cheapest candidate within the budget
+wins (of those as cheap as timing tells, the smallest: ``result.EVEN``); every candidate is
+measured as deployed (``trial.measure``) and cached, so a re-run of the same search is fast.
 """
 
 from __future__ import annotations
@@ -21,99 +23,153 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from thrifty.compress import parse_recipe
-from thrifty.compress.registry import REGISTRY
+from thrifty.compress import Recipe
+from thrifty.compress.registry import TECHNIQUES, Technique, technique
 from thrifty.optimize.result import Optimized
 from thrifty.optimize.trial import TOLERANCE, Measured, Trial
 
-# The quick group, quickest first; pruning's strengths come from the sensitivity stage; last,
-# if time is left, the gentler structured pruning (it pays less, and costs as much to tune).
-SINGLES = ("quantize:int8-static", "quantize:int8-dynamic", "quantize:fp16", "channels:0.5")
-GENTLER = ("channels:0.25",)
 RUNGS = (2, 10, 20)  # fine-tuning epochs at each rung
 RECOVERY = 8  # a candidate this many budgets off after the short rung may still recover
-HARDEST = 0.99  # pruning strength ``harder`` stops at
-FINEST = 0.2  # the least share of the weights left that a step of ``harder`` removes
-SHARE_BITS = (4, 5)  # weight sharing's values per layer: 16 or 32
+FINEST = 0.2  # the least fraction of the weights left that a step of ``harder`` removes
 
 
-def combine(recipes: list[str], earlier: list[str] = ()) -> list[str]:
-    """Recipes made of the survivors: each survivor alone; structured pruning then
-    quantization; pruning crossed with ``earlier`` (``cross``); last, as they pay in bytes
-    alone, weight sharing in each trained recipe (``shared``)."""
-    alone = [r for r in recipes if "," not in r]  # combinations are not combined again
-    shrunk = [r for r in alone if r.startswith("channels:")]
-    quantized = [r for r in alone if r.startswith("quantize:int8")]
-    combined = cross([*recipes, *(f"{c},{q}" for c in shrunk for q in quantized)], earlier)
-    return list(dict.fromkeys([*combined, *shared(combined)]))
-
-
-def shared(recipes: list[str]) -> list[str]:
-    """Weight sharing after each recipe that ends in pruning (fp32, sparse) or structured
-    pruning, and before the int8 quantization of one: the arithmetic stays as it was (as
-    cheap), and the values a layer keeps take 4 or 5 bits instead of 32 (or an int8 table of
-    16-32 entries). Each shared fp32 recipe comes before its quantized ones, which start from
-    it (``trial._compressed``); the crossed first (on the cheapest found)."""
-    heads: dict[str, list[str]] = {}  # trained fp32 recipe -> the int8 steps that followed it
-    for recipe in sorted(recipes, key=lambda r: -r.count(",")):
-        head, _, last = recipe.rpartition(",")
-        if _trained(recipe):
-            heads.setdefault(recipe, [])
-        elif _int8(last) and _trained(head):
-            heads.setdefault(head, []).append(last)
+def groups(suggested: dict[str, tuple]) -> list[list[Recipe]]:
+    """The groups of single-step recipes, in the order they are searched: the declared
+    strengths of the structure and precision stages (quickest first: nothing to fine-tune),
+    then the strengths ``suggested`` for this model (technique name -> strengths), then the
+    gentler declared ones. The values stage is not tried alone: ``valued`` adds it."""
+    alone = [t for t in TECHNIQUES.values() if t.stage != "values"]
+    quick = sorted((t for t in alone if t.suggest is None), key=lambda t: t.fine_tunes)
+    picked = [t for t in alone if t.suggest is not None]
     return [
-        f"{head},share:{bits}{suffix}"
-        for head, quantized in heads.items()
-        for bits in SHARE_BITS
-        for suffix in ("", *(f",{q}" for q in quantized))
+        [_single(t, s) for t in quick for s in t.strength.tries],
+        [_single(t, s) for t in picked for s in suggested.get(t.name, ())],
+        [_single(t, s) for t in alone for s in t.strength.gentler],
     ]
 
 
-def _trained(recipe: str) -> bool:
-    """Whether ``recipe`` ends in a pruning step, which weight sharing can follow."""
-    return recipe.split(",")[-1].startswith(("prune:", "channels:"))
+def _single(declared: Technique, strength) -> Recipe:
+    return Recipe((declared.config(**{declared.strength.field: strength}),))
 
 
-def cross(recipes: list[str], earlier: list[str]) -> list[str]:
-    """Pruning crossed with what the groups before kept within the budget (``earlier``,
+def combine(recipes: list[Recipe], earlier: list[Recipe] = ()) -> list[Recipe]:
+    """Recipes made of the survivors: each survivor alone; a fine-tuned step that changes the
+    arithmetic (narrower layers) then a post-training one that does too (integer kernels), as
+    they pay only together; thinned recipes crossed with ``earlier`` (``cross``); last, as they
+    pay in bytes alone, a values step in each trained recipe (``valued``)."""
+    alone = [r for r in recipes if len(r) == 1]  # combinations are not combined again
+    shrunk = [r for r in alone if _narrows(r.steps[0])]
+    converted = [r for r in alone if _converts(r.steps[0])]
+    pairs = [c + q for c in shrunk for q in converted if _fits(c, q)]
+    combined = cross([*recipes, *pairs], earlier)
+    return list(dict.fromkeys([*combined, *valued(combined)]))
+
+
+def valued(recipes: list[Recipe]) -> list[Recipe]:
+    """A values step (at each strength it declares) after each recipe that ends in a trained
+    structure step, and before the post-training conversion of one: the arithmetic stays as it
+    was (as cheap), and the values a layer keeps take a few bits instead of 32 (or an integer
+    table of as many entries). Each fp32 recipe comes before its converted ones, which start
+    from it (``trial._compressed``); the crossed first (on the cheapest found)."""
+    heads: dict[Recipe, list[Recipe]] = {}  # trained recipe -> the conversions that followed it
+    for recipe in sorted(recipes, key=lambda r: -len(r)):
+        head, last = Recipe(recipe.steps[:-1]), Recipe(recipe.steps[-1:])
+        if _ends_trained(recipe):
+            heads.setdefault(recipe, [])
+        elif _converts(last.steps[0]) and _ends_trained(head):
+            heads.setdefault(head, []).append(last)
+    values = [_single(t, s) for t in TECHNIQUES.values() if t.stage == "values"
+              for s in t.strength.tries]  # fmt: skip
+    return [
+        head + value + suffix
+        for head, converted in heads.items()
+        for value in values
+        if _fits(head, value)
+        for suffix in (Recipe(), *converted)
+    ]
+
+
+def cross(recipes: list[Recipe], earlier: list[Recipe]) -> list[Recipe]:
+    """Thinning crossed with what the groups before kept within the budget (``earlier``,
     cheapest first), where it costs nothing to run: the arithmetic stays as it was, and the
-    file becomes sparse and entropy-coded. Each strength is followed by itself before the
-    cheapest int8 recipe without structured pruning (it starts from the pruned model just
-    measured, ``trial._compressed``, so it costs seconds); the gentlest also goes into the
-    cheapest recipe with structured pruning (a narrower model has less to prune), first: it
-    is the cheapest to run and to fine-tune, where pruning the whole model takes minutes."""
-    plain = next((r for r in earlier if _int8(r) and "channels:" not in r), None)
-    narrowed = next((r for r in earlier if "channels:" in r), None)
-    pruned = [r for r in recipes if r.startswith("prune:") and "," not in r]
-    gentlest = min(pruned, key=_strength, default=None)
-    crossed = [_with_pruning(gentlest, narrowed)] if narrowed and gentlest else []
+    file becomes sparse and entropy-coded. Each strength is followed by itself in the cheapest
+    converted recipe that does not narrow (it starts from the thinned model just measured,
+    ``trial._compressed``, so it costs seconds); the gentlest also goes into the cheapest
+    recipe that narrows (a narrower model has less to thin), first: it is the cheapest to run
+    and to fine-tune, where thinning the whole model takes minutes."""
+    plain = next((r for r in earlier if _converted(r) and not any(map(_narrows, r))), None)
+    narrowed = next((r for r in earlier if any(map(_narrows, r))), None)
+    thinned = [r for r in recipes if len(r) == 1 and _thins(r.steps[0])]
+    gentlest = _gentlest(thinned)
+    crossed = [_into(narrowed, gentlest)] if narrowed and gentlest else []
     for recipe in recipes:
         crossed.append(recipe)
-        if plain and recipe in pruned:
-            crossed.append(_with_pruning(recipe, plain))
-    return list(dict.fromkeys(crossed))
+        if plain and recipe in thinned:
+            crossed.append(_into(plain, recipe))
+    return list(dict.fromkeys(r for r in crossed if r is not None))
 
 
-def _int8(recipe: str) -> bool:
-    return ",quantize:int8" in f",{recipe}"
+def _into(recipe: Recipe, single: Recipe) -> Recipe | None:
+    """``recipe`` with the step of ``single`` where it may go (None if it may not: the recipe
+    has a step of its technique already)."""
+    from thrifty.errors import DataError
+
+    try:
+        return recipe.with_step(single.steps[0])
+    except DataError:
+        return None
 
 
-def _with_pruning(step: str, recipe: str) -> str:
-    """``recipe`` with the pruning ``step`` before its weight sharing and quantization, or last
-    if it has neither (pruning after sharing would fine-tune the shared values apart)."""
-    steps = recipe.split(",")
-    at = next((i for i, s in enumerate(steps) if s.startswith(("share:", "quantize:"))), len(steps))
-    return ",".join([*steps[:at], step, *steps[at:]])
+def _narrows(step) -> bool:
+    """Removes weights, so fewer operations run (whole neurons and filters)."""
+    declared = technique(step)
+    return declared.stage == "structure" and declared.arithmetic(step)
 
 
-def _strength(recipe: str) -> float:
-    return float(recipe.partition(":")[2])
+def _thins(step) -> bool:
+    """Zeroes weights and trains on, so only the bytes shrink (the arithmetic stays dense)."""
+    declared = technique(step)
+    return declared.stage == "structure" and declared.fine_tunes and not declared.arithmetic(step)
+
+
+def _converts(step) -> bool:
+    """Changes the arithmetic after training, with nothing to fine-tune (integer kernels)."""
+    declared = technique(step)
+    return not declared.fine_tunes and declared.arithmetic(step)
+
+
+def _converted(recipe: Recipe) -> bool:
+    return bool(recipe) and _converts(recipe.steps[-1])
+
+
+def _ends_trained(recipe: Recipe) -> bool:
+    """Whether ``recipe`` ends in a trained structure step, which a values step can follow."""
+    if not recipe:
+        return False
+    last = technique(recipe.steps[-1])
+    return last.stage == "structure" and last.fine_tunes
+
+
+def _fits(head: Recipe, tail: Recipe) -> bool:
+    """Whether every step of ``tail`` may follow every step of ``head``."""
+    return all(t.may_follow(h) for t in tail.techniques() for h in head.techniques())
+
+
+def _gentlest(recipes: list[Recipe]) -> Recipe | None:
+    if not recipes:
+        return None
+    strength = technique(recipes[0].steps[0]).strength
+    return min(recipes, key=lambda r: strength.of(r.steps[0]) * _sign(strength))
+
+
+def _sign(strength) -> int:
+    return 1 if strength.stronger == "higher" else -1
 
 
 def successive_halving(
     run: Callable[[Trial], Measured | None],
     baseline: Measured,
-    groups: list[list[str]],
+    groups: list[list[Recipe]],
     max_drop: float,
     objective: str,
     deadline: float,
@@ -123,8 +179,8 @@ def successive_halving(
     of recipes is halved through the rungs before the next starts. ``run`` gives None for a
     recipe that does not apply to the model: it is dropped, and nothing is combined with it."""
     measured: dict[Trial, Measured] = {}
-    inapplicable: set[str] = set()
-    earlier: list[str] = []  # the groups before: their last rung's, within budget, cheapest first
+    inapplicable: set[Recipe] = set()
+    earlier: list[Recipe] = []  # the groups before: their last rung's, within budget, cheapest
     for recipes in groups:
         recipes = cross(recipes, earlier)
         for epochs in RUNGS:
@@ -152,47 +208,49 @@ def successive_halving(
 
 
 def harder(run, baseline: Measured, measured: dict[Trial, Measured], max_drop, objective, deadline):
-    """With time left after a group: the best pruned candidate within the budget, pruned
+    """With time left after a group: the best thinned candidate within the budget, thinned
     harder (half the weights it kept, at the last rung's fine-tuning), again from the result
     while it stays within, and halfway there when it does not; the sensitivity scan's
     strengths are what layers lose before any fine-tuning, and fine-tuning wins much back."""
     while time.monotonic() < deadline:
-        pruned = [m for m in measured.values() if "prune:" in m.trial.recipe]
-        start = Optimized(baseline, pruned, max_drop, objective).best
+        thinned = [m for m in measured.values() if any(map(_thins, m.trial.recipe))]
+        start = Optimized(baseline, thinned, max_drop, objective).best
         if start is baseline:
             return
-        trial = _pruned_harder(start.trial, measured)
+        trial = _thinned_harder(start.trial, measured)
         if trial is None or time.monotonic() + _expected(trial, measured) > deadline:
             return
         measured[trial] = run(trial)
 
 
-def _pruned_harder(start: Trial, measured: dict[Trial, Measured]) -> Trial | None:
-    """``start`` at the last rung with its pruning strength raised to keep half the weights it
-    kept or, where that was measured already (and did not win), halfway to it; None once a
-    step would remove less than ``FINEST`` of the weights left: what that changes is within
-    the validation split's noise, and trying many near the budget's edge picks a lucky draw
-    (LeNet-300-100: 0.78 was 0.06 points off on validation, 0.66 on test)."""
-    steps = start.recipe.split(",")
-    at = next(i for i, step in enumerate(steps) if step.startswith("prune:"))
-    strength = _strength(steps[at])
-    target = min(round(1 - (1 - strength) / 2, 2), HARDEST)
-    while 1 - target <= (1 - strength) * (1 - FINEST):
-        steps[at] = f"prune:{target:g}"
-        trial = Trial(",".join(steps), RUNGS[-1])
+def _thinned_harder(start: Trial, measured: dict[Trial, Measured]) -> Trial | None:
+    """``start`` at the last rung with its thinning strength (the fraction of weights removed)
+    raised to keep half the weights it kept or, where that was measured already (and did not
+    win), halfway to it; None once a step would remove less than ``FINEST`` of the weights
+    left: what that changes is within the validation split's noise, and trying many near the
+    budget's edge picks a lucky draw (LeNet-300-100: 0.78 was 0.06 points off on validation,
+    0.66 on test). The strength stops at the technique's declared ``high``."""
+    steps = list(start.recipe.steps)
+    at = next(i for i, step in enumerate(steps) if _thins(step))
+    strength = technique(steps[at]).strength
+    value = strength.of(steps[at])
+    target = min(round(1 - (1 - value) / 2, 2), strength.high)
+    while 1 - target <= (1 - value) * (1 - FINEST):
+        steps[at] = strength.at(steps[at], target)
+        trial = Trial(Recipe(tuple(steps)), RUNGS[-1])
         if trial not in measured:
             return trial
-        halfway = round((strength + target) / 2, 2)
-        target = halfway if halfway < target else strength
+        halfway = round((value + target) / 2, 2)
+        target = halfway if halfway < target else value
     return None
 
 
 def promoted(
     results: list[Measured], baseline: Measured, max_drop: float, objective: str
-) -> list[str]:
+) -> list[Recipe]:
     """The recipes that go on to the next rung: among those within ``RECOVERY`` times the
     budget (longer fine-tuning wins back more), the cheaper half, and the cheapest of each
-    technique, so that techniques that pay only together (channels, then int8) get combined."""
+    technique, so that techniques that pay only together (narrower, then integer) get combined."""
     slack = RECOVERY * max_drop + TOLERANCE
     hopeful = sorted(
         (r for r in results if r.drop(baseline) <= slack), key=lambda r: r.objective(objective)
@@ -200,7 +258,7 @@ def promoted(
     chosen = [r.trial.recipe for r in hopeful[: max(2, len(hopeful) // 2)]]
     cheapest = {}  # technique -> its cheapest recipe
     for r in hopeful:
-        cheapest.setdefault(r.trial.recipe.partition(":")[0], r.trial.recipe)
+        cheapest.setdefault(technique(r.trial.recipe.steps[0]).name, r.trial.recipe)
     return list(dict.fromkeys([*chosen, *cheapest.values()]))
 
 
@@ -208,18 +266,20 @@ def _expected(trial: Trial, measured: dict[Trial, Measured]) -> float:
     """Seconds ``trial`` should take, from the trials before it, scaled by the epochs: the
     most that one of the same recipe or of its first step alone took (fine-tuning is most of
     the time) or, if none ran, one whose first step is the same technique; 0 when it starts
-    from a measured model by quantizing it (``trial._compressed``), or nothing like it ran."""
-    head, _, last = trial.recipe.rpartition(",")
-    if head and last.startswith("quantize:") and Trial(head, trial.epochs) in measured:
+    from a measured model by a last step with nothing to fine-tune (``trial._compressed``),
+    or nothing like it ran."""
+    recipe = trial.recipe
+    head, last = Recipe(recipe.steps[:-1]), recipe.steps[-1]
+    if head and not technique(last).fine_tunes and Trial(head, trial.epochs) in measured:
         return 0.0
-    first = trial.recipe.split(",")[0]
+    first = Recipe(recipe.steps[:1])
     tuned = [done for done in measured.values() if done.trial.epochs]
-    like = [d for d in tuned if d.trial.recipe in (trial.recipe, first)] or [
-        d for d in tuned if d.trial.recipe.partition(":")[0] == first.partition(":")[0]
+    like = [d for d in tuned if d.trial.recipe in (recipe, first)] or [
+        d for d in tuned if type(d.trial.recipe.steps[0]) is type(first.steps[0])
     ]
     return max((d.seconds * trial.epochs / d.trial.epochs for d in like), default=0.0)
 
 
-def _trains(recipe: str) -> bool:
-    """Whether the recipe has a step that fine-tuning follows (not quantization alone)."""
-    return any(REGISTRY[type(step)].stage == "torch" for step in parse_recipe(recipe))
+def _trains(recipe: Recipe) -> bool:
+    """Whether the recipe has a step that fine-tuning follows."""
+    return any(t.fine_tunes for t in recipe.techniques())

@@ -1,8 +1,9 @@
 """One candidate, measured as it would be deployed: compressed, packed, unpacked, run in each
 runtime and setting (``deploy.py``), its quality taken on held-out data and its Cost priced
 into a Bill. Measurements are
-cached (``$THRIFTY_CACHE/optimize``), keyed by the model's bytes, the data set, the recipe and
-the fine-tuning, so a re-run of the same search is fast."""
+cached (``$THRIFTY_CACHE/optimize``), keyed by the model's bytes, the data set, the recipe, the
+fine-tuning, thrifty's version and the machine, so a re-run of the same search is fast, and an
+upgrade or another machine measures again."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from thrifty.compress import Recipe
+from thrifty.compress.registry import technique
 from thrifty.datasets import samples
 from thrifty.datasets.metrics import Metric
 from thrifty.optimize.deploy import cheapest, measure_options
@@ -23,10 +26,13 @@ TOLERANCE = 1e-9  # a drop of exactly the budget is within it, whatever the floa
 
 @dataclass(frozen=True)
 class Trial:
-    """A candidate: a compression recipe ("" for the model as it is) and fine-tuning epochs."""
+    """A candidate: a compression recipe (empty for the model as it is) and fine-tuning epochs."""
 
-    recipe: str
+    recipe: Recipe
     epochs: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"recipe": str(self.recipe), "epochs": self.epochs}
 
 
 @dataclass
@@ -58,13 +64,13 @@ class Measured:
         }[name]
 
     def drop(self, baseline: Measured, split: str = "validation") -> float:
-        """Quality lost against ``baseline``: percentage points for shares (accuracy, recall,
+        """Quality lost against ``baseline``: percentage points for proportions (accuracy, recall,
         AUC...), the metric's units for errors (RMSE, MAE)."""
         return Metric(self.metric).drop(getattr(baseline, split), getattr(self, split))
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
-        document["path"] = str(self.path)
+        document["trial"], document["path"] = self.trial.to_json(), str(self.path)
         return document
 
 
@@ -84,15 +90,15 @@ def measure(
     ``deadline`` (a ``time.monotonic()`` instant), keeping its best weights. Cached: the same
     model, data, trial and settings are measured once, whatever the objective; a trial cut
     short by the deadline is measured as it is and not cached, so a longer search redoes it.
-    ``scans``: the search's sensitivity scans (``thrifty.compress.prune.Scans``), for pruning."""
+    ``scans``: the search's sensitivity scans (``thrifty.compress.Scans``)."""
     folder = _cache_folder(model, data, trial, pricing, workload, finetune)
     record = folder / "measured.json"
     if record.is_file():
-        return _deployed(json.loads(record.read_text()), objective)
+        return _deployed(trial, json.loads(record.read_text()), objective)
     document = _measured(model, data, trial, pricing, workload, finetune, folder, deadline, scans)
     if not document["cut_short"]:
         _write(record, document)
-    return _deployed(document, objective)
+    return _deployed(trial, document, objective)
 
 
 def _measured(
@@ -108,14 +114,14 @@ def _measured(
     cut_short = trial.epochs > 0 and deadline is not None and time.monotonic() > deadline
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.thrifty"
-    pack(candidate, path, metadata={"recipe": trial.recipe or "none"})
+    pack(candidate, path, metadata={"recipe": str(trial.recipe) or "none"})
     deployed = unpack(path)
     validation = profile(deployed, data, split="val", timing_budget_s=0.05)
     tensors = _tensors(path, deployed)
     options = measure_options(deployed, data, tensors, pricing, workload)
     layers = options[0]["cost"].layers
     return {
-        "trial": asdict(trial), "validation": validation.quality.value,
+        "trial": trial.to_json(), "validation": validation.quality.value,
         "metric": validation.quality.metric, "bytes": path.stat().st_size,
         "seconds": time.perf_counter() - started, "path": str(path),
         "layers": [{"name": x.name, "op": x.op, "params": x.params, "flops": x.flops}
@@ -129,22 +135,21 @@ def _measured(
 def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline, scans):
     """The candidate: the model compressed by the trial's recipe. A recipe whose first steps
     were measured already with the same fine-tuning starts from that measured model (the
-    longest such prefix): the same result, as each technique's fine-tuning follows it alone
-    and quantization comes after fine-tuning, without doing those steps again. With
-    distillation the teacher is the model the recipe starts from, so there only quantization
-    is added to a measured model."""
+    longest such prefix): the same result, as each technique's fine-tuning follows it alone,
+    without doing those steps again. With distillation the teacher is the model the recipe
+    starts from, so there only steps with nothing to fine-tune are added to a measured model."""
     from thrifty.compress import compress
     from thrifty.pack import unpack
 
     if not trial.recipe:
         return model
-    steps = trial.recipe.split(",")
+    steps = trial.recipe.steps
     tuning = _epochs(finetune, trial.epochs)
     for cut in range(len(steps) - 1, 0, -1):
-        rest = ",".join(steps[cut:])
-        if not tuning.labels and not all(s.startswith("quantize:") for s in steps[cut:]):
+        rest = Recipe(steps[cut:])
+        if not tuning.labels and any(technique(step).fine_tunes for step in rest):
             continue
-        head = Trial(",".join(steps[:cut]), trial.epochs)
+        head = Trial(Recipe(steps[:cut]), trial.epochs)
         parent = _cache_folder(model, data, head, pricing, workload, finetune)
         if (parent / "measured.json").is_file():
             start = unpack(parent / "model.thrifty")
@@ -152,11 +157,11 @@ def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline
     return compress(model, trial.recipe, data, finetune=tuning, deadline=deadline, scans=scans)
 
 
-def _deployed(record: dict[str, Any], objective: str) -> Measured:
-    """The measured candidate, run the cheapest way by ``objective``."""
+def _deployed(trial: Trial, record: dict[str, Any], objective: str) -> Measured:
+    """``trial`` as measured (``record``), run the cheapest way by ``objective``."""
     best = cheapest(record["deployments"], objective)
     return Measured(
-        Trial(**record["trial"]), record["validation"], best["test"], record["metric"],
+        trial, record["validation"], best["test"], record["metric"],
         record["bytes"], best["usd_per_million"], best["bill"]["total_usd"], best["latency_ms"],
         best["bill"], record["seconds"], Path(record["path"]), record["layers"],
         record["tensors"], best, record["deployments"], record.get("cut_short", False),
@@ -190,11 +195,19 @@ def _epochs(finetune, epochs: int):
 
 
 def _cache_folder(model, data, trial: Trial, pricing, workload, finetune) -> Path:
+    """Where ``trial``'s measurement is kept: a digest of everything it depends on, down to
+    every field of every step (``repr``), thrifty's version (a changed technique measures
+    again) and the CPU with its vector instructions (which decide what integer kernels gain)."""
+    from thrifty.measure.machine import this_machine
+    from thrifty.version import __version__
+
     key = json.dumps(
         {
             "model": hashlib.sha256(model.to_bytes()).hexdigest(),
             "data": _data_key(data),
-            "trial": asdict(trial),
+            "trial": {"steps": repr(trial.recipe.steps), "epochs": trial.epochs},
+            "thrifty": __version__,
+            "machine": this_machine().to_dict(),
             "pricing": repr(pricing),
             "workload": repr(workload),
             "finetune": repr(finetune),

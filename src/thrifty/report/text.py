@@ -182,7 +182,7 @@ def optimize_view(found) -> NamedRows:
         quality = metric.format(c.test)
         epochs = f"{c.trial.epochs} cut" if c.cut_short else str(c.trial.epochs)
         table.add_row(
-            mark, c.trial.recipe or "(the model as it is)", epochs, quality,
+            mark, str(c.trial.recipe) or "(the model as it is)", epochs, quality,
             f"{c.drop(baseline):+.2f}", f"{c.drop(baseline, 'test'):+.2f}", f"{c.bytes:,}",
             money(c.usd_per_million), runs_as(c.deployment),
         )  # fmt: skip

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 import thrifty as th
-from thrifty.compress import FineTune, prune
+from thrifty.compress import FineTune, Scans, sensitivity
 from thrifty.measure import count_layers
-from thrifty.optimize.sensitivity import prune_strengths, sensitivity_table
 
 
 @pytest.mark.parametrize("given", ["module", "onnx"])
@@ -19,21 +18,20 @@ def test_layers_are_named_as_the_graph_names_them(digits, given, tmp_path):
     if given == "onnx":
         model = th.load(model.save(tmp_path / "m.onnx"))
         assert model.module is None
-    _, found = prune_strengths(model, digits, max_drop=1.0, scans=prune.Scans())
-    rows = sensitivity_table(found, digits.metric)
+    rows = sensitivity.suggest_strengths(model, digits, max_drop=1.0, scans=Scans()).table
     assert [r["layer"] for r in rows] == [x.name for x in count_layers(model.proto)]
     assert [r["layer"] for r in rows] == ["/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"]
 
 
 def test_pruning_finds_the_scan_the_strengths_came_from(digits, monkeypatch):
     model = th.load(th.models.build("tabular-mlp", (64,), 10), input_shape=(64,))
-    scans = prune.Scans()
-    strengths, _ = prune_strengths(model, digits, max_drop=1.0, scans=scans)
+    scans = Scans()
+    strengths = sensitivity.suggest_strengths(model, digits, max_drop=1.0, scans=scans).strengths
 
     def scanned_again(module, data):
         raise AssertionError("the model was scanned again")
 
-    monkeypatch.setattr(prune, "scan", scanned_again)
+    monkeypatch.setattr(sensitivity, "scan", scanned_again)
     recipe = f"prune:{strengths[0]:g}"
     pruned = th.compress(model, recipe, digits, finetune=FineTune(epochs=0), scans=scans)
     assert pruned.metadata["recipe"] == recipe
