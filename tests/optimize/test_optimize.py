@@ -134,10 +134,12 @@ def test_a_trial_that_would_overrun_the_budget_is_skipped(monkeypatch):
 
     base = measured("", 0.9, 2.0, 1000)
     groups = [recipes_of("channels:0.5", "quantize:int8-dynamic")]
-    tried = search.successive_halving(run, base, groups, 0.5, "money", deadline=200.0)
+    tried = search.successive_halving(one_by_one(run), base, groups, 0.5, "money", deadline=200.0)
     assert [m.trial for m in tried] == [trial("channels:0.5", 1), trial("quantize:int8-dynamic", 0)]
     assert clock[0] <= 200.0  # 10 epochs of channels (alone, or before int8) would take 300 s
-    everything = search.successive_halving(run, base, groups, 0.5, "money", deadline=1e9)
+    everything = search.successive_halving(
+        one_by_one(run), base, groups, 0.5, "money", deadline=1e9
+    )
     assert trial("channels:0.5,quantize:int8-dynamic", 10) in [m.trial for m in everything]
 
 
@@ -161,13 +163,24 @@ def test_the_best_pruned_one_is_pruned_harder_while_it_stays_within(monkeypatch)
 
     base = measured("", 0.9, 2.0, 1000)
     tried = search.successive_halving(
-        run, base, [recipes_of("prune:0.5")], 0.5, "money", deadline=1e18
+        one_by_one(run), base, [recipes_of("prune:0.5")], 0.5, "money", deadline=1e18
     )
     recipes = [str(m.trial.recipe) for m in tried]
     harder = recipes[recipes.index("prune:0.5,share:5") + 1 :]
     assert harder[:3] == [f"prune:{s},share:4" for s in ("0.75", "0.88", "0.94")]
     assert harder[3:] == ["prune:0.91,share:4"]  # 0.94 was not within: halfway, not finer
     assert Optimized(base, tried, 0.5, "money").best.trial == trial("prune:0.88,share:4", 2)
+
+
+def one_by_one(run):
+    """A rung run as a serial search runs it: each trial admitted just before it starts."""
+
+    def batch(trials, admit, done):
+        for each in trials:
+            if admit(each):
+                done(each, run(each))
+
+    return batch
 
 
 def trial(recipe: str, epochs: int) -> Trial:
@@ -277,7 +290,7 @@ def test_a_recipe_that_does_not_apply_is_dropped_and_the_search_goes_on(monkeypa
 
     base = measured("", 0.9, 2.0, 1000)
     groups = [recipes_of("channels:0.5", "quantize:int8-dynamic"), recipes_of("prune:0.8")]
-    tried = search.successive_halving(run, base, groups, 0.5, "money", deadline=1e9)
+    tried = search.successive_halving(one_by_one(run), base, groups, 0.5, "money", deadline=1e9)
     assert asked.count("channels:0.5") == 1  # not asked again at the next rung
     assert not [r for r in asked if r.startswith("channels:") and "," in r]  # nor combined
     assert trial("prune:0.8", 10) in [m.trial for m in tried]  # the next group still runs

@@ -20,7 +20,9 @@ from thrifty.errors import DataError, NotApplicable
 from thrifty.measure.quality import referenced
 from thrifty.optimize import search
 from thrifty.optimize.result import Optimized, describe_run
-from thrifty.optimize.trial import OBJECTIVES, Trial, measure
+from thrifty.optimize.rung import rung_runner
+from thrifty.optimize.trial import OBJECTIVES, Trial, cached, measure, start_of
+from thrifty.optimize.workers import Common, checked, workers_for
 from thrifty.paths import writable_folder
 from thrifty.verbs import make_callable
 
@@ -40,11 +42,16 @@ def optimize(
     finetune: Any = None,
     out: str | Path | None = None,
     progress: Any = None,
+    workers: int | str = "auto",
+    cluster: str | None = None,
 ) -> Optimized:
     """The cheapest candidate (by ``objective``: money, latency, size or bandwidth) whose
     quality is at most ``max_drop`` below the model's, found within ``time_budget`` seconds;
     written to ``out`` if given. Quality is ``metric`` (default: the data set's; accuracy or
     RMSE), its drop counted in percentage points for proportions and in units for errors.
+    Trials are made (fine-tuned) in ``workers`` local processes ("auto": one for every two
+    cores, so here on a machine of two), or as tasks on the Ray cluster at ``cluster``, and
+    measured here one at a time (``rung.py``): the same choice as a serial search.
 
     >>> best = th.optimize("lenet.onnx", "fashion-mnist", max_drop=0.5)  # doctest: +SKIP
     """
@@ -56,6 +63,7 @@ def optimize(
         raise DataError(f"unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
     if max_drop < 0 or time_budget <= 0:
         raise DataError("max_drop must be >= 0 and time_budget > 0")
+    checked(workers)
     if out is not None:
         writable_folder(out)
     started = time.monotonic()
@@ -70,32 +78,37 @@ def optimize(
     not_applicable: dict[str, str] = {}  # recipe -> why it was not tried
     scans = Scans()  # the sensitivity scans, made once and reused by each candidate
 
-    def trials(tuned_until: float):
-        """``run(trial)``: the trial measured, its fine-tuning stopped at ``tuned_until``."""
+    def measured(trial: Trial, made=None):
+        """The trial measured (None: its recipe does not apply), from what was ``made``."""
+        try:
+            result = measure(
+                model, data, trial, pricing, workload, finetune, objective, deadline, scans, made
+            )
+        except NotApplicable as why:
+            not_applicable[str(trial.recipe)] = str(why)
+            return None
+        if progress is not None:
+            progress(result)
+        return result
 
-        def run(trial: Trial):
-            try:
-                result = measure(
-                    model, data, trial, pricing, workload, finetune, objective, tuned_until, scans
-                )
-            except NotApplicable as why:
-                not_applicable[str(trial.recipe)] = str(why)
-                return None
-            if progress is not None:
-                progress(result)
-            return result
-
-        return run
-
-    baseline = trials(deadline)(Trial(Recipe(), 0))
-    # fine-tuning stops early enough that what it made is measured within the budget: measuring
-    # a candidate as deployed takes about what measuring the baseline took (a transformer's:
-    # tens of seconds, by which a trial tuned up to the deadline itself would overrun it)
-    run = trials(deadline - baseline.seconds)
+    baseline = measured(Trial(Recipe(), 0))
     suggested = {name: t.suggest(model, data, max_drop, scans, deadline)
                  for name, t in TECHNIQUES.items() if t.suggest is not None}  # fmt: skip
     groups = search.groups({name: s.strengths for name, s in suggested.items()})
-    candidates = search.successive_halving(run, baseline, groups, max_drop, objective, deadline)
+    where = workers_for(Common(model, data, finetune, scans), workers, cluster)
+    try:
+        # fine-tuning stops early enough that what it made is measured within the budget:
+        # measuring a candidate as deployed takes about what measuring the baseline took (a
+        # transformer's: tens of seconds, by which a trial tuned up to the deadline itself
+        # would overrun it)
+        run = rung_runner(
+            where, measured, lambda t: start_of(model, data, t, pricing, workload, finetune),
+            lambda t: cached(model, data, t, pricing, workload, finetune),
+            until=deadline - baseline.seconds,
+        )  # fmt: skip
+        candidates = search.successive_halving(run, baseline, groups, max_drop, objective, deadline)
+    finally:
+        where.close()
     seconds = time.monotonic() - started
     sensitivity = [row for s in suggested.values() for row in s.table]
     result = Optimized(

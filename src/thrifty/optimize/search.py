@@ -70,7 +70,7 @@ def valued(recipes: list[Recipe]) -> list[Recipe]:
     structure step, and before the post-training conversion of one: the arithmetic stays as it
     was (as cheap), and the values a layer keeps take a few bits instead of 32 (or an integer
     table of as many entries). Each fp32 recipe comes before its converted ones, which start
-    from it (``trial._compressed``); the crossed first (on the cheapest found)."""
+    from it (``trial.start_of``); the crossed first (on the cheapest found)."""
     heads: dict[Recipe, list[Recipe]] = {}  # trained recipe -> the conversions that followed it
     for recipe in sorted(recipes, key=lambda r: -len(r)):
         head, last = Recipe(recipe.steps[:-1]), Recipe(recipe.steps[-1:])
@@ -94,7 +94,7 @@ def cross(recipes: list[Recipe], earlier: list[Recipe]) -> list[Recipe]:
     cheapest first), where it costs nothing to run: the arithmetic stays as it was, and the
     file becomes sparse and entropy-coded. Each strength is followed by itself in the cheapest
     converted recipe that does not narrow (it starts from the thinned model just measured,
-    ``trial._compressed``, so it costs seconds); the gentlest also goes into the cheapest
+    ``trial.start_of``, so it costs seconds); the gentlest also goes into the cheapest
     recipe that narrows (a narrower model has less to thin), first: it is the cheapest to run
     and to fine-tune, where thinning the whole model takes minutes."""
     plain = next((r for r in earlier if _converted(r) and not any(map(_narrows, r))), None)
@@ -166,8 +166,12 @@ def _sign(strength) -> int:
     return 1 if strength.stronger == "higher" else -1
 
 
+Done = Callable[[Trial, Measured | None], None]
+Run = Callable[[list[Trial], Callable[[Trial], bool], Done], None]
+
+
 def successive_halving(
-    run: Callable[[Trial], Measured | None],
+    run: Run,
     baseline: Measured,
     groups: list[list[Recipe]],
     max_drop: float,
@@ -176,38 +180,42 @@ def successive_halving(
 ) -> list[Measured]:
     """Every candidate measured, in the order tried, within the time left before ``deadline``
     (a trial that would overrun it by what it took at the rung before is skipped); each group
-    of recipes is halved through the rungs before the next starts. ``run`` gives None for a
-    recipe that does not apply to the model: it is dropped, and nothing is combined with it."""
+    of recipes is halved through the rungs before the next starts. ``run(trials, admit,
+    done)`` runs a rung's trials (``rung.rung_runner``), each only if ``admit`` lets it start,
+    and gives each to ``done``: None for a recipe that does not apply to the model, which is
+    dropped, and nothing is combined with it."""
     measured: dict[Trial, Measured] = {}
     inapplicable: set[Recipe] = set()
     earlier: list[Recipe] = []  # the groups before: their last rung's, within budget, cheapest
+
+    def admit(trial: Trial) -> bool:  # a trial that would overrun the budget is skipped: a
+        return time.monotonic() + _expected(trial, measured) <= deadline  # quicker one may fit
+
+    def done(trial: Trial, result: Measured | None) -> None:
+        if result is None:
+            inapplicable.add(trial.recipe)
+        else:
+            measured[trial] = result
+
     for recipes in groups:
         recipes = cross(recipes, earlier)
         for epochs in RUNGS:
-            results = []
-            for recipe in recipes:
-                if time.monotonic() > deadline:
-                    return list(measured.values())
-                trial = Trial(recipe, epochs if _trains(recipe) else 0)
-                if recipe in inapplicable:
-                    continue
-                if trial not in measured:
-                    if time.monotonic() + _expected(trial, measured) > deadline:
-                        continue  # would overrun the budget: a quicker one may still fit
-                    result = run(trial)
-                    if result is None:
-                        inapplicable.add(recipe)
-                        continue
-                    measured[trial] = result
-                results.append(measured[trial])
+            if time.monotonic() > deadline:
+                return list(measured.values())
+            trials = [Trial(r, epochs if _trains(r) else 0) for r in recipes]
+            trials = list(dict.fromkeys(t for t in trials if t.recipe not in inapplicable))
+            run([t for t in trials if t not in measured], admit, done)
+            results = [measured[t] for t in trials if t in measured]
             recipes = combine(promoted(results, baseline, max_drop, objective), earlier)
         within = [r for r in results if r.drop(baseline) <= max_drop + TOLERANCE]
         earlier += [r.trial.recipe for r in sorted(within, key=lambda r: r.objective(objective))]
-        harder(run, baseline, measured, max_drop, objective, deadline)
+        harder(run, baseline, measured, max_drop, objective, deadline, done)
     return list(measured.values())
 
 
-def harder(run, baseline: Measured, measured: dict[Trial, Measured], max_drop, objective, deadline):
+def harder(
+    run: Run, baseline, measured: dict[Trial, Measured], max_drop, objective, deadline, done: Done
+):
     """With time left after a group: the best thinned candidate within the budget, thinned
     harder (half the weights it kept, at the last rung's fine-tuning), again from the result
     while it stays within, and halfway there when it does not; the sensitivity scan's
@@ -220,7 +228,9 @@ def harder(run, baseline: Measured, measured: dict[Trial, Measured], max_drop, o
         trial = _thinned_harder(start.trial, measured)
         if trial is None or time.monotonic() + _expected(trial, measured) > deadline:
             return
-        measured[trial] = run(trial)
+        run([trial], lambda t: True, done)
+        if trial not in measured:
+            return  # it does not apply: nothing harder will
 
 
 def _thinned_harder(start: Trial, measured: dict[Trial, Measured]) -> Trial | None:
@@ -266,7 +276,7 @@ def _expected(trial: Trial, measured: dict[Trial, Measured]) -> float:
     """Seconds ``trial`` should take, from the trials before it, scaled by the epochs: the
     most that one of the same recipe or of its first step alone took (fine-tuning is most of
     the time) or, if none ran, one whose first step is the same technique; 0 when it starts
-    from a measured model by a last step with nothing to fine-tune (``trial._compressed``),
+    from a measured model by a last step with nothing to fine-tune (``trial.start_of``),
     or nothing like it ran."""
     recipe = trial.recipe
     head, last = Recipe(recipe.steps[:-1]), recipe.steps[-1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ from thrifty.compress import Recipe
 from thrifty.compress.registry import technique
 from thrifty.datasets import samples
 from thrifty.datasets.metrics import Metric
+from thrifty.errors import NotApplicable
 from thrifty.optimize.deploy import cheapest, measure_options
+from thrifty.optimize.making import Made, Start, make
 from thrifty.ship.cache import default_root
 
 OBJECTIVES = ("money", "latency", "size", "bandwidth")
@@ -84,37 +87,46 @@ def measure(
     objective="money",
     deadline=None,
     scans=None,
+    made: Made | None = None,
 ) -> Measured:
     """Compress (unless the recipe is empty), pack, unpack and run in each runtime and setting:
     the candidate as deployed, the cheapest way by ``objective``. Fine-tuning stops at
     ``deadline`` (a ``time.monotonic()`` instant), keeping its best weights. Cached: the same
     model, data, trial and settings are measured once, whatever the objective; a trial cut
     short by the deadline is measured as it is and not cached, so a longer search redoes it.
-    ``scans``: the search's sensitivity scans (``thrifty.compress.Scans``)."""
+    ``scans``: the search's sensitivity scans (``thrifty.compress.Scans``). ``made``: the
+    candidate made elsewhere (``making.make``, from ``start``), else it is made here.
+    A recipe that does not apply raises ``NotApplicable``."""
     folder = _cache_folder(model, data, trial, pricing, workload, finetune)
     record = folder / "measured.json"
     if record.is_file():
         return _deployed(trial, json.loads(record.read_text()), objective)
-    document = _measured(model, data, trial, pricing, workload, finetune, folder, deadline, scans)
+    if made is None:
+        left = float("inf") if deadline is None else deadline - time.monotonic()
+        start = start_of(model, data, trial, pricing, workload, finetune)
+        made = make(model, data, start, trial.epochs, finetune, left, scans)
+    if made.not_applicable:
+        raise NotApplicable(made.not_applicable)
+    document = _measured(data, trial, pricing, workload, folder, made)
     if not document["cut_short"]:
         _write(record, document)
     return _deployed(trial, document, objective)
 
 
-def _measured(
-    model, data, trial: Trial, pricing, workload, finetune, folder: Path, deadline, scans
-):
-    import time
+def cached(model, data, trial: Trial, pricing, workload, finetune) -> bool:
+    """Whether ``trial`` was measured already (``measure`` then makes nothing)."""
+    folder = _cache_folder(model, data, trial, pricing, workload, finetune)
+    return (folder / "measured.json").is_file()
 
+
+def _measured(data, trial: Trial, pricing, workload, folder: Path, made: Made):
     from thrifty.measure import profile
-    from thrifty.pack import pack, unpack
+    from thrifty.pack import unpack
 
     started = time.perf_counter()
-    candidate = _compressed(model, data, trial, pricing, workload, finetune, deadline, scans)
-    cut_short = trial.epochs > 0 and deadline is not None and time.monotonic() > deadline
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.thrifty"
-    pack(candidate, path, metadata={"recipe": str(trial.recipe) or "none"})
+    path.write_bytes(made.packed)
     deployed = unpack(path)
     validation = profile(deployed, data, split="val", timing_budget_s=0.05)
     tensors = _tensors(path, deployed)
@@ -123,38 +135,34 @@ def _measured(
     return {
         "trial": trial.to_json(), "validation": validation.quality.value,
         "metric": validation.quality.metric, "bytes": path.stat().st_size,
-        "seconds": time.perf_counter() - started, "path": str(path),
+        "seconds": made.seconds + time.perf_counter() - started, "path": str(path),
         "layers": [{"name": x.name, "op": x.op, "params": x.params, "flops": x.flops}
                    for x in layers],
         "tensors": tensors,
         "deployments": [{k: v for k, v in o.items() if k != "cost"} for o in options],
-        "cut_short": cut_short,
+        "cut_short": made.cut_short,
     }  # fmt: skip
 
 
-def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline, scans):
-    """The candidate: the model compressed by the trial's recipe. A recipe whose first steps
-    were measured already with the same fine-tuning starts from that measured model (the
-    longest such prefix): the same result, as each technique's fine-tuning follows it alone,
-    without doing those steps again. With distillation the teacher is the model the recipe
-    starts from, so there only steps with nothing to fine-tune are added to a measured model."""
-    from thrifty.compress import compress
-    from thrifty.pack import unpack
+def start_of(model, data, trial: Trial, pricing, workload, finetune) -> Start:
+    """Where ``trial``'s compression starts. A recipe whose first steps were measured already
+    with the same fine-tuning starts from that measured model (the longest such prefix): the
+    same result, as each technique's fine-tuning follows it alone, without doing those steps
+    again. With distillation the teacher is the model the recipe starts from, so there only
+    steps with nothing to fine-tune are added to a measured model."""
+    from thrifty.compress import FineTune
 
-    if not trial.recipe:
-        return model
     steps = trial.recipe.steps
-    tuning = _epochs(finetune, trial.epochs)
+    labels = (finetune or FineTune()).labels
     for cut in range(len(steps) - 1, 0, -1):
         rest = Recipe(steps[cut:])
-        if not tuning.labels and any(technique(step).fine_tunes for step in rest):
+        if not labels and any(technique(step).fine_tunes for step in rest):
             continue
         head = Trial(Recipe(steps[:cut]), trial.epochs)
         parent = _cache_folder(model, data, head, pricing, workload, finetune)
         if (parent / "measured.json").is_file():
-            start = unpack(parent / "model.thrifty")
-            return compress(start, rest, data, finetune=tuning, deadline=deadline, scans=scans)
-    return compress(model, trial.recipe, data, finetune=tuning, deadline=deadline, scans=scans)
+            return Start(trial.recipe, (parent / "model.thrifty").read_bytes(), rest)
+    return Start(trial.recipe, None, trial.recipe)
 
 
 def _deployed(trial: Trial, record: dict[str, Any], objective: str) -> Measured:
@@ -184,14 +192,6 @@ def _tensors(path: Path, deployed) -> list[dict[str, Any]]:
              "bytes": row.bytes, "bits_per_weight": row.bits_per_weight, "sparsity": zeros}
         )  # fmt: skip
     return rows
-
-
-def _epochs(finetune, epochs: int):
-    from dataclasses import replace
-
-    from thrifty.compress import FineTune
-
-    return replace(finetune or FineTune(), epochs=epochs)
 
 
 def _cache_folder(model, data, trial: Trial, pricing, workload, finetune) -> Path:

@@ -42,7 +42,7 @@ def ray_runner(address: str) -> Callable:
     (``"local"``: start one on this machine, or join the one ``RAY_ADDRESS`` names)."""
 
     def run(plan: Plan, shards: list[Shard], workers: int, retries: int, done) -> None:
-        data = _ray(address).data
+        data = connect(address).data
         data.DataContext.get_current().enable_progress_bars = False
         items = [{"index": s.index, "start": s.start, "stop": s.stop} for s in shards]
         results = data.from_items(items, override_num_blocks=len(items)).map_batches(
@@ -60,7 +60,7 @@ def ray_runner(address: str) -> Callable:
     return run
 
 
-def _ray(address: str):
+def connect(address: str):
     try:
         import ray
         import ray.data  # noqa: F401  (ray.data is a subpackage: imported, not just reached)
