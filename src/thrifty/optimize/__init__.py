@@ -5,7 +5,7 @@ at several strengths, and their combinations) are each compressed, packed, unpac
 each runtime and setting (``deploy.py``), priced with the pricing profile and workload, and kept
 or dropped by successive halving (``search.py``). The result holds every
 candidate, the Pareto front over quality, the objective and bytes, and the best within the
-budget; ``write`` puts the model and ``report.json`` in a folder.
+budget; ``out`` gets the model, ``report.json`` and its page (``report/folder.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from thrifty.optimize.result import Optimized, describe_run
 from thrifty.optimize.sensitivity import prune_strengths, sensitivity_table
 from thrifty.optimize.trial import OBJECTIVES, Trial, measure
 from thrifty.paths import writable_folder
+from thrifty.report.folder import write_report
 from thrifty.verbs import make_callable
 
 __all__ = ["OBJECTIVES", "Optimized", "optimize"]
@@ -102,7 +103,7 @@ def optimize(
         describe_run(model, data, pricing, workload, time_budget, seconds), not_applicable,
     )  # fmt: skip
     if out is not None:
-        result.write(Path(out))
+        write_report(Path(out), result.report())
     return result
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from thrifty.datasets import samples
-from thrifty.datasets.metrics import Metric
 from thrifty.optimize.deploy import cheapest, measure_options
+from thrifty.report.candidate import Candidate
 from thrifty.ship.cache import default_root
 
 OBJECTIVES = ("money", "latency", "size", "bandwidth")
@@ -29,43 +29,13 @@ class Trial:
     epochs: int
 
 
-@dataclass
-class Measured:
-    trial: Trial
-    validation: float  # the quality metric on the validation split (search decisions)
-    test: float  # the same metric on the test split (reported)
-    metric: str  # as written: "accuracy", "recall:malignant", "rmse", ... (datasets.metrics)
-    bytes: int  # the packed .thrifty file: what storage and shipping pay for
-    usd_per_million: float
-    usd_per_month: float
-    latency_ms: float  # p50 at batch 1
-    bill: dict[str, Any]
-    seconds: float  # compressing and measuring it, the first time
-    path: Path  # the packed file, in the cache
-    layers: list[dict[str, Any]] = field(default_factory=list)  # name, op, params, flops
-    tensors: list[dict[str, Any]] = field(default_factory=list)  # encoding, bytes, bits, sparsity
-    deployment: dict[str, Any] = field(default_factory=dict)  # how it runs cheapest: runtime...
-    deployments: list[dict[str, Any]] = field(default_factory=list)  # every way measured
-    cut_short: bool = False  # the time budget ended its fine-tuning early (so it is not cached)
+class Measured(Candidate):
+    """A candidate as the search holds it: the report's record, with the trial it measured
+    (the record keeps the recipe as text, as report.json does)."""
 
-    def objective(self, name: str) -> float:
-        """Lower is better, for every objective."""
-        return {
-            "money": self.usd_per_million,
-            "latency": self.latency_ms,
-            "size": float(self.bytes),
-            "bandwidth": float(self.bill["bandwidth_usd"]),
-        }[name]
-
-    def drop(self, baseline: Measured, split: str = "validation") -> float:
-        """Quality lost against ``baseline``: percentage points for shares (accuracy, recall,
-        AUC...), the metric's units for errors (RMSE, MAE)."""
-        return Metric(self.metric).drop(getattr(baseline, split), getattr(self, split))
-
-    def to_json(self) -> dict[str, Any]:
-        document = asdict(self)
-        document["path"] = str(self.path)
-        return document
+    @property
+    def trial(self) -> Trial:
+        return Trial(self.recipe, self.epochs)
 
 
 def measure(
@@ -153,14 +123,11 @@ def _compressed(model, data, trial: Trial, pricing, workload, finetune, deadline
 
 
 def _deployed(record: dict[str, Any], objective: str) -> Measured:
-    """The measured candidate, run the cheapest way by ``objective``."""
+    """The measured candidate, run the cheapest way by ``objective``: ``measured.json`` holds
+    what its report.json object does (docs/REPORT.md) but that choice (and, in files from
+    before it was recorded, ``cut_short``)."""
     best = cheapest(record["deployments"], objective)
-    return Measured(
-        Trial(**record["trial"]), record["validation"], best["test"], record["metric"],
-        record["bytes"], best["usd_per_million"], best["bill"]["total_usd"], best["latency_ms"],
-        best["bill"], record["seconds"], Path(record["path"]), record["layers"],
-        record["tensors"], best, record["deployments"], record.get("cut_short", False),
-    )  # fmt: skip
+    return Measured.from_json({"cut_short": False, **record, "deployment": best})
 
 
 def _tensors(path: Path, deployed) -> list[dict[str, Any]]:
