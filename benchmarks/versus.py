@@ -140,7 +140,7 @@ def run(name: str, data, pricing, internet, workload, budget: float, rounds: int
     packed, deployment, found = thrifty_best(name, model, data, pricing, budget)
     entries = {key: (m, runtime, None) for key, (m, runtime) in peers(name, model, data).items()}
     entries |= {f"{key} (1 thread)": (m, runtime, 1) for key, (m, runtime, _) in entries.items()}
-    entries["thrifty"] = (packed, deployment["runtime"], deployment["threads"])
+    entries["thrifty"] = (packed, deployment.runtime, deployment.threads)
     measured = measure(entries, data, pricing, workload, rounds)
     rows = []
     for key in NAMES:

@@ -148,7 +148,7 @@ def print_outcome(found, workload) -> None:
     """Every candidate the optimizer measured, then the bill before and after."""
     from thrifty.report.text import optimize_view
 
-    console.print(optimize_view(found))
+    console.print(optimize_view(found.report()))
     if found.closest is not None:
         console.print(
             "[yellow]no compressed version kept the quality within budget; the baseline stays"
@@ -166,7 +166,7 @@ def bill_view(before, after, workload) -> Table:
     table = Table(
         title=f"the bill (inferences a month: {workload.inferences_per_month:,.0f}; replicas: "
         f"{workload.replicas}; deploys a month: {workload.deploys_per_month}; versions kept: "
-        f"{workload.versions_kept}; prices: {after.bill['pricing']})",
+        f"{workload.versions_kept}; prices: {after.bill.pricing})",
         title_justify="left",
     )
     chosen = str(after.trial.recipe) or "the baseline"
@@ -183,7 +183,7 @@ def bill_view(before, after, workload) -> Table:
         f"{before.bytes / max(1, after.bytes):.1f}x smaller",
     )  # fmt: skip
     for part in ("compute", "storage", "bandwidth", "total"):
-        old, new = before.bill[f"{part}_usd"], after.bill[f"{part}_usd"]
+        old, new = getattr(before.bill, f"{part}_usd"), getattr(after.bill, f"{part}_usd")
         table.add_row(f"{part} a month", money(old), money(new), _ratio(old, new))
     old, new = before.usd_per_million, after.usd_per_million
     table.add_row("per million inferences", money(old), money(new), _ratio(old, new))

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -18,12 +19,13 @@ RAY = str(Path(sys.executable).with_name("ray"))
 
 
 @contextlib.contextmanager
-def two_nodes(temp: Path):
+def two_nodes():
     """A head node and a second node on this machine, each a ``ray start --block`` process in
     its own session (so that stopping them stops nothing else of Ray's): yields the address."""
     import ray
 
     port = free_port()
+    temp = Path(tempfile.mkdtemp(prefix="ray-"))  # short: Ray's socket paths must stay short
     auth = os.environ.get("RAY_AUTH_MODE")
     os.environ["RAY_AUTH_MODE"] = "disabled"  # a loopback test cluster: no token to share
     quiet = ["--num-cpus=1", "--disable-usage-stats", "--block"]

@@ -61,11 +61,11 @@ def optimize_and_predict(data, path: Path, out: Path, *, quiet: bool = False, bu
     packed = out / "optimized" / "model.thrifty"
     predictions = out / "predictions.parquet"
     runs_as = found.best.deployment  # the runtime and threads it runs cheapest with
-    done = th.predict(packed, data.test.x, predictions, runtime=runs_as["runtime"],
-                      threads=runs_as["threads"], progress=not quiet)  # fmt: skip
+    done = th.predict(packed, data.test.x, predictions, runtime=runs_as.runtime,
+                      threads=runs_as.threads, progress=not quiet)  # fmt: skip
     classes = pq.read_table(predictions).sort_by("row").column("class").to_numpy()
     accuracy = float(np.mean(classes == data.test.y))
-    how = how_it_runs(runs_as["runtime"], done.threads, workers=done.workers)
+    how = how_it_runs(runs_as.runtime, done.threads, workers=done.workers)
     score = Metric("accuracy").format(accuracy)
     console.print(
         f"predicted {len(classes):,} test images with {packed} ({how}) into {predictions}: "

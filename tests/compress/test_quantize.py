@@ -53,7 +53,7 @@ def test_fp16_halves_the_weights_and_keeps_float32_at_the_edges(digits_baseline,
 
 
 def test_quantize_must_come_last(digits, digits_baseline):
-    with pytest.raises(DataError, match="quantize last"):
+    with pytest.raises(DataError, match="prune cannot follow quantize"):
         th.compress(digits_baseline, [Quantize("int8-dynamic"), Prune(0.5)], digits)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,8 @@ from thrifty.compress import Recipe
 from thrifty.errors import DataError
 from thrifty.optimize.result import EVEN, Optimized
 from thrifty.optimize.trial import Measured, Trial
+from thrifty.report.candidate import Bill, Deployment
+from thrifty.report.record import Report
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.usefixtures("small_search")]
 
@@ -67,6 +70,7 @@ def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypa
         "epochs": found.best.trial.epochs,
     }
     assert len(report["candidates"]) == len(found.candidates)
+    assert Report.from_json(report).to_json() == report
     packed = th.unpack(tmp_path / "out" / "model.thrifty")
     assert th.profile(packed, digits, timing_budget_s=0.05).quality.value == pytest.approx(
         found.best.test
@@ -128,9 +132,7 @@ def test_a_trial_that_would_overrun_the_budget_is_skipped(monkeypatch):
 
     def run(trial: Trial) -> Measured:  # 30 s an epoch of fine-tuning, on a fake clock
         clock[0] += 30.0 * trial.epochs
-        bill = {"bandwidth_usd": 0.0}
-        return Measured(trial, 0.9, 0.9, "accuracy", 100, 1.0, 1.0, 0.1, bill, 30.0 * trial.epochs,
-                        None)  # fmt: skip
+        return measured(trial.recipe, 0.9, 1.0, 100, trial.epochs, seconds=30.0 * trial.epochs)
 
     base = measured("", 0.9, 2.0, 1000)
     groups = [recipes_of("channels:0.5", "quantize:int8-dynamic")]
@@ -145,7 +147,7 @@ def test_a_trial_that_would_overrun_the_budget_is_skipped(monkeypatch):
 
 def test_a_recipe_never_run_is_expected_to_take_what_its_technique_took():
     done = trial("prune:0.79,quantize:int8-static", 10)
-    ran = {done: Measured(done, 0.9, 0.9, "accuracy", 1, 1.0, 1.0, 0.1, {}, 228.0, None)}
+    ran = {done: measured(done.recipe, 0.9, 1.0, 1, done.epochs, seconds=228.0)}
     assert search._expected(trial("prune:0.9,quantize:int8-static", 20), ran) == 456.0
     assert search._expected(trial("channels:0.5", 20), ran) == 0.0  # nothing like it ran
 
@@ -158,8 +160,7 @@ def test_the_best_pruned_one_is_pruned_harder_while_it_stays_within(monkeypatch)
         quality = 0.9 if strength <= 0.9 else 0.5
         shared = {"share:5": 2, "share:4": 3}.get(str(trial.recipe).partition(",")[2], 1)
         size = int(1000 * (1 - strength)) // shared
-        return Measured(trial, quality, quality, "accuracy", size, 1.0, 1.0, 0.1,
-                        {"bandwidth_usd": 0.0}, 1.0, None)  # fmt: skip
+        return measured(trial.recipe, quality, 1.0, size, trial.epochs, seconds=1.0)
 
     base = measured("", 0.9, 2.0, 1000)
     tried = search.successive_halving(
@@ -195,10 +196,21 @@ def texts(recipes: list[Recipe]) -> list[str]:
     return [str(r) for r in recipes]
 
 
-def measured(recipe: str, validation: float, money: float, size: int) -> Measured:
-    bill = {"bandwidth_usd": 0.0}
-    return Measured(trial(recipe, 1), validation, validation, "accuracy", size, money, money,
-                    0.1, bill, 0.0, None)  # fmt: skip
+def measured(
+    recipe: str | Recipe,
+    quality: float,
+    money: float,
+    size: int,
+    epochs: int = 1,
+    seconds: float = 0.0,
+) -> Measured:
+    """A candidate of ``quality`` on both splits, at ``money`` dollars per million."""
+    recipe = recipe if isinstance(recipe, Recipe) else Recipe.parse(recipe)
+    runs = Deployment(
+        "onnxruntime", 1, "cpu", 512, 1e4, 0.1, quality, Bill(money, 0, 0, money, ""), ()
+    )
+    return Measured(str(recipe), epochs, quality, "accuracy", size, seconds, Path("m.thrifty"),
+                    False, runs, (runs,), (), (), trial=Trial(recipe, epochs))  # fmt: skip
 
 
 def test_the_pareto_front_and_the_closest_when_nothing_fits():
@@ -285,8 +297,7 @@ def test_a_recipe_that_does_not_apply_is_dropped_and_the_search_goes_on(monkeypa
         asked.append(str(trial.recipe))
         if asked[-1].startswith("channels:"):
             return None
-        return Measured(trial, 0.9, 0.9, "accuracy", 100, 1.0, 1.0, 0.1, {"bandwidth_usd": 0.0},
-                        1.0, None)  # fmt: skip
+        return measured(trial.recipe, 0.9, 1.0, 100, trial.epochs, seconds=1.0)
 
     base = measured("", 0.9, 2.0, 1000)
     groups = [recipes_of("channels:0.5", "quantize:int8-dynamic"), recipes_of("prune:0.8")]
@@ -302,7 +313,5 @@ def test_the_report_says_what_was_not_tried_and_why():
     base = measured("", 0.9, 2.0, 1000)
     why = "channels pruning needs Linear or Conv layers"
     found = Optimized(base, [], 0.5, "money", not_applicable={"channels:0.5": why})
-    assert json.loads(json.dumps(found.to_json(), default=str))["not_applicable"] == {
-        "channels:0.5": why
-    }
-    assert f"Not tried: channels:0.5 ({why})" in optimize_view(found).caption
+    assert found.report().to_json()["not_applicable"] == {"channels:0.5": why}
+    assert f"Not tried: channels:0.5 ({why})" in optimize_view(found.report()).caption

@@ -61,7 +61,7 @@ def test_a_ray_cluster_chooses_what_this_process_chooses(
     model, digits, tmp_path, monkeypatch, no_scan
 ):
     here, serial = searched(model, digits, tmp_path, monkeypatch, "here", workers=1)
-    with two_nodes(tmp_path / "ray") as address:
+    with two_nodes() as address:
         remote, ray = searched(model, digits, tmp_path, monkeypatch, "ray", cluster=address)
     print(f"serial search {serial:.0f} s; on two Ray nodes {ray:.0f} s")  # for the note
     assert tried(remote) == tried(here)

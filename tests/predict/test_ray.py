@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    with two_nodes(tmp_path_factory.mktemp("ray")) as address:
+def cluster():
+    with two_nodes() as address:
         yield address
 
 

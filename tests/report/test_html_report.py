@@ -1,20 +1,21 @@
-"""The optimization report page: rendered from report.json, and opened in a real headless
-browser (Debian's chromium; .ci/run installs it), which must draw its charts. The screenshot is
-kept in out/screenshots/report.png."""
+"""The optimization report page: rendered from the report's record, as ``thrifty report``
+renders it from report.json, and opened in a real headless browser (Debian's chromium; .ci/run
+installs it), which must draw its charts. The screenshot is kept in out/screenshots/report.png.
+"""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
-import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from thrifty.optimize.result import Optimized
-from thrifty.optimize.trial import Measured, Trial
+from thrifty.report.candidate import Bill, Candidate, Deployment, Layer, Tensor
 from thrifty.report.html import render
+from thrifty.report.record import Report
 
 pytestmark = pytest.mark.timeout(180)
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,18 +34,18 @@ ABOUT = {
 }  # fmt: skip
 
 
-def candidate(recipe: str, quality: float, money: float, size: int) -> Measured:
-    bill = {"compute_usd": money * 3, "storage_usd": money, "bandwidth_usd": money * 6,
-            "total_usd": money * 10}  # fmt: skip
-    layers = [{"name": "fc1", "op": "Gemm", "params": 235_500, "flops": 470_400}]
-    tensors = [{"name": "fc1.weight", "shape": [300, 784], "encoding": "sparse gaps/rans",
-                "bytes": size, "bits_per_weight": 0.7, "sparsity": 0.94}]  # fmt: skip
-    return Measured(Trial(recipe, 2), quality, quality, "accuracy", size, money, money * 10,
-                    0.02, bill, 1.0, Path("m.thrifty"), layers, tensors)  # fmt: skip
+def candidate(recipe: str, quality: float, money: float, size: int) -> Candidate:
+    """``money`` dollars per million inferences; a tenth of its bill is storage."""
+    bill = Bill(money * 3, money, money * 6, money, "same-zone")
+    runs = Deployment("onnxruntime", 1, "cpu", 512, 50_000.0, 0.02, quality, bill, ())
+    layers = (Layer("fc1", "Gemm", 235_500, 470_400),)
+    tensors = (Tensor("fc1.weight", (300, 784), "sparse gaps/rans", size, 0.7, 0.94),)
+    return Candidate(recipe, 2, quality, "accuracy", size, 1.0, Path("m.thrifty"), False, runs,
+                     (runs,), layers, tensors)  # fmt: skip
 
 
 @pytest.fixture
-def report() -> dict:
+def report() -> Report:
     found = Optimized(
         candidate("", 0.896, 0.0040, 1_067_276),
         [candidate("prune:0.94,share:5", 0.891, 0.0021, 23_026),
@@ -52,7 +53,7 @@ def report() -> dict:
          candidate("quantize:int8-static", 0.895, 0.0030, 270_000)],
         max_drop=0.5, objective="money", about=ABOUT,
     )  # fmt: skip
-    return json.loads(json.dumps(found.to_json(), default=str))
+    return found.report()
 
 
 def test_the_page_holds_every_number_and_its_charts(report):
@@ -91,36 +92,10 @@ def test_chart_points_are_labelled_with_their_recipes(report):
     labels = page.split("<svg")[1].split('class="label"')[1:]
     texts = [label.split(">")[1].split("<")[0] for label in labels]
     assert "chosen: prune:0.94,share:5" in texts and "original" in texts
-    front = [c["trial"]["recipe"] for c in report["candidates"] if c["pareto"]]
-    assert set(front) - {"prune:0.94,share:5"} <= set(texts)
+    front = {c.recipe or "original" for c in report.front}
+    assert front - {"prune:0.94,share:5"} <= set(texts)
     for recipe in ("prune:0.97", "quantize:int8-static"):  # every point has its tooltip
         assert f"<title>{recipe}: " in page
-
-
-def test_an_old_report_without_the_new_fields_renders(tmp_path):
-    """A report.json as thrifty wrote it before ``about``, the baseline's ``pareto`` and
-    ``sensitivity``: the page renders, and says what it lacks."""
-    old = {
-        "objective": "money", "max_drop": 0.5,
-        "baseline": _old_candidate("", 0.896, 0.0040),
-        "best": _old_candidate("prune:0.9", 0.893, 0.0020),
-        "candidates": [{**_old_candidate("prune:0.9", 0.893, 0.0020), "drop_validation": 0.3,
-                        "drop_test": 0.3, "pareto": True}],
-    }  # fmt: skip
-    (tmp_path / "old.json").write_text(json.dumps(old))
-    command = [sys.executable, "-m", "thrifty.cli", "report", "old.json", "-o", "old.html"]
-    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    page = (tmp_path / "old.html").read_text()
-    assert "<h1>thrifty optimize</h1>" in page and "from an older thrifty" in page
-    assert page.count('<circle class="point') == 2 and "prune:0.9" in page
-
-
-def _old_candidate(recipe: str, quality: float, money: float) -> dict:
-    bill = {"compute_usd": money, "storage_usd": 0.0, "bandwidth_usd": 0.0, "total_usd": money}
-    return {"trial": {"recipe": recipe, "epochs": 2}, "validation": quality, "test": quality,
-            "metric": "accuracy", "bytes": 20_000, "usd_per_million": money,
-            "usd_per_month": money, "latency_ms": 0.02, "bill": bill}  # fmt: skip
 
 
 def test_a_real_browser_draws_it(report, tmp_path):
@@ -146,7 +121,7 @@ def test_a_real_browser_draws_it(report, tmp_path):
 
 
 def test_the_page_lists_what_did_not_apply(report):
-    report["not_applicable"] = {"channels:0.5": "channels pruning needs Linear or Conv layers"}
-    page = render(report)
+    why = {"channels:0.5": "channels pruning needs Linear or Conv layers"}
+    page = render(replace(report, not_applicable=why))
     assert "<code>channels:0.5</code>: channels pruning needs Linear or Conv layers" in page
-    assert "Not tried" not in render({**report, "not_applicable": {}})
+    assert "Not tried" not in render(report)

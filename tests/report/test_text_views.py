@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+import thrifty.report.candidate as reported
 from thrifty.datasets.metrics import Metric
 from thrifty.measure import Bill, load_pricing
 from thrifty.measure.cost import Bandwidth, Compute, Cost, Storage
@@ -17,7 +18,6 @@ from thrifty.measure.counts import Layer
 from thrifty.measure.quality import Quality
 from thrifty.measure.timing import Latency, Throughput
 from thrifty.optimize.result import Optimized
-from thrifty.optimize.trial import Measured, Trial
 from thrifty.pack.inspect import Inspection, TensorRow
 from thrifty.report.text import (
     NamedRows,
@@ -58,11 +58,12 @@ def _cost(format: str = "onnx", accuracy: float = 0.9014) -> Cost:
     )  # fmt: skip
 
 
-def _candidate(recipe: str, quality: float, size: int, runtime: str = "onnxruntime") -> Measured:
-    deployment = {"runtime": runtime, "threads": 1, "batch_size": 512}
-    return Measured(Trial(recipe, 2 if recipe else 0), quality, quality, "accuracy", size,
-                    0.004 * size / 1e6, 1.0, 0.02, {"bandwidth_usd": 0.0}, 3.0, Path("m.thrifty"),
-                    deployment=deployment)  # fmt: skip
+def _candidate(recipe: str, quality: float, size: int, runtime: str = "onnxruntime"):
+    bill = reported.Bill(1.0, 0.0, 0.0, 0.004 * size / 1e6, "internet")
+    deployment = reported.Deployment(runtime, 1, "cpu", 512, 50_000.0, 0.02, quality, bill, ())
+    epochs = 2 if recipe else 0
+    return reported.Candidate(recipe, epochs, quality, "accuracy", size, 3.0, Path("m.thrifty"),
+                              False, deployment, (deployment,), (), ())  # fmt: skip
 
 
 def _optimized() -> Optimized:
@@ -73,7 +74,7 @@ def _optimized() -> Optimized:
 
 @pytest.mark.parametrize("width", [80, 200])
 def test_optimize_keeps_every_recipe_whole(width):
-    text = rendered(optimize_view(_optimized()), width)
+    text = rendered(optimize_view(_optimized().report()), width)
     whole(text, *RECIPES, "(the model as it is)", "90.14%", "PyTorch (sparse)")
     if width > 150:  # room for everything on one line: a plain table
         assert "PyTorch (sparse), 1 thread, batch 512" in text and "┃ recipe" in text
@@ -83,8 +84,9 @@ def test_optimize_shows_the_validation_drop_that_decides_beside_the_test_drop():
     from dataclasses import replace
 
     found = _optimized()
-    found.candidates[1] = replace(found.candidates[1], test=0.8814, cut_short=True)  # val 89.80%
-    text = rendered(optimize_view(found), 200)
+    tested = replace(found.candidates[1].deployment, test=0.8814)  # validation: 89.80%
+    found.candidates[1] = replace(found.candidates[1], deployment=tested, cut_short=True)
+    text = rendered(optimize_view(found.report()), 200)
     assert "drop val" in text and "drop test" in text and "validation drop, which decides" in text
     row = next(line for line in text.splitlines() if RECIPES[1] in line)
     assert "+0.34" in row and "+2.00" in row and "2 cut" in row
@@ -147,7 +149,7 @@ def test_deployments_in_plain_words():
     assert (
         how_it_runs("onnxruntime", 2, workers=4) == "ONNX Runtime, 2 threads per worker, 4 workers"
     )
-    deployment = {"runtime": "torch-sparse", "threads": 1, "batch_size": 512}
+    deployment = _candidate("prune:0.9", 0.9, 1000, "torch-sparse").deployment
     assert runs_as(deployment) == "PyTorch (sparse), 1 thread, batch 512"
 
 

@@ -29,7 +29,7 @@ def demo(
     if as_json:
         typer.echo((out / "optimized" / "report.json").read_text())
     else:
-        Console().print(optimize_view(found))
+        Console().print(optimize_view(found.report()))
 
 
 def register(app: typer.Typer) -> None:

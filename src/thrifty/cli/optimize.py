@@ -3,7 +3,6 @@ the workload options ``thrifty profile`` takes) and ``thrifty report`` (its HTML
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -72,7 +71,7 @@ def optimize(
     )  # fmt: skip
     from rich.console import Console
 
-    Console().print(optimize_view(found))
+    Console().print(optimize_view(found.report()))
     if found.closest is not None:
         near = found.closest
         typer.echo(
@@ -86,13 +85,11 @@ def optimize(
             f"{found.objective} than the model as it is, which was written"
         )
     typer.echo(f"wrote {output}/model.thrifty, model.onnx, report.json and report.html")
-    if found.best.deployment:
-        run_as = found.best.deployment
-        typer.echo(
-            f"it runs cheapest as: thrifty predict {output}/model.thrifty INPUT -o OUTPUT "
-            f"--runtime {run_as['runtime']} --threads {run_as['threads']} "
-            f"--batch-size {run_as['batch_size']}"
-        )
+    run_as = found.best.deployment
+    typer.echo(
+        f"it runs cheapest as: thrifty predict {output}/model.thrifty INPUT -o OUTPUT "
+        f"--runtime {run_as.runtime} --threads {run_as.threads} --batch-size {run_as.batch_size}"
+    )
 
 
 def report(
@@ -102,17 +99,11 @@ def report(
     """Render an optimization report as a self-contained HTML page (charts inline)."""
     from thrifty.atomic import write_atomic
     from thrifty.errors import DataError
-    from thrifty.report.html import render
+    from thrifty.report.folder import report_page
 
     existing_file(document, "a report.json that thrifty optimize wrote", DataError)
     writable_file(output)
-    try:
-        page = render(json.loads(document.read_text()))
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise DataError(
-            f"{document} is not a report.json from thrifty optimize ({type(error).__name__})"
-        ) from None
-    write_atomic(output, page.encode())
+    write_atomic(output, report_page(document).encode())
     typer.echo(f"wrote {output}")
 
 

@@ -5,7 +5,8 @@ candidates (compression recipes at several strengths, and their combinations) ar
 compressed, packed, unpacked, measured in each runtime and setting (``deploy.py``), priced with
 the pricing profile and workload, and kept or dropped by successive halving (``search.py``).
 The result holds every candidate, the Pareto front over quality, the objective and bytes, and
-the best within the budget; ``write`` puts the model and ``report.json`` in a folder.
+the best within the budget; ``out`` gets the model, ``report.json`` and its page
+(``report/folder.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from thrifty.optimize.rung import rung_runner
 from thrifty.optimize.trial import OBJECTIVES, Trial, cached, measure, start_of
 from thrifty.optimize.workers import Common, checked, workers_for
 from thrifty.paths import writable_folder
+from thrifty.report.folder import write_report
 from thrifty.verbs import make_callable
 
 __all__ = ["OBJECTIVES", "Optimized", "optimize"]
@@ -116,7 +118,7 @@ def optimize(
         describe_run(model, data, pricing, workload, time_budget, seconds), not_applicable,
     )  # fmt: skip
     if out is not None:
-        result.write(Path(out))
+        write_report(Path(out), result.report())
     return result
 
 

@@ -1,14 +1,13 @@
-"""What an optimization found: every candidate, the Pareto front, and the best within budget."""
+"""What an optimization found: every candidate, the Pareto front, and the best within budget;
+``report()`` is its record, which the terminal view, report.json and the page render."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from thrifty.optimize.trial import TOLERANCE, Measured
+from thrifty.report.record import Report
 
 EVEN = 0.05  # objectives this close (relative) count as a tie: timing noise between runs
 
@@ -68,36 +67,16 @@ class Optimized:
                        for o in pool)
         ]  # fmt: skip
 
-    def to_json(self) -> dict[str, Any]:
-        front, within = {id(c) for c in self.front}, {id(c) for c in self.within}
-        return {
-            "about": self.about,
-            "objective": self.objective,
-            "max_drop": self.max_drop,
-            "baseline": {**self.baseline.to_json(), "pareto": id(self.baseline) in front},
-            "best": self.best.to_json(),
-            "sensitivity": self.sensitivity,
-            "not_applicable": self.not_applicable,
-            "candidates": [
-                {**c.to_json(), "drop_validation": c.drop(self.baseline),
-                 "drop_test": c.drop(self.baseline, "test"), "pareto": id(c) in front,
-                 "within": id(c) in within}
-                for c in self.candidates
-            ],
-        }  # fmt: skip
-
-    def write(self, folder: Path) -> None:
-        """``model.thrifty``, ``model.onnx``, ``report.json`` and ``report.html`` in ``folder``."""
-        from thrifty.atomic import write_atomic
-        from thrifty.pack import unpack
-        from thrifty.report.html import render
-
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.best.path, folder / "model.thrifty")
-        unpack(folder / "model.thrifty").save(folder / "model.onnx")
-        document = json.loads(json.dumps(self.to_json(), default=str))
-        write_atomic(folder / "report.json", (json.dumps(document, indent=1) + "\n").encode())
-        write_atomic(folder / "report.html", render(document).encode())
+    def report(self) -> Report:
+        """The record of this optimization: every candidate and the decisions made, in the
+        table's order (the baseline first)."""
+        table, within = [self.baseline, *self.candidates], self.within
+        return Report(
+            about=self.about, objective=self.objective, max_drop=self.max_drop,
+            baseline=self.baseline, candidates=tuple(self.candidates), best=self.best,
+            front=tuple(self.front), within=tuple(c for c in table if c in within),
+            sensitivity=tuple(self.sensitivity), not_applicable=self.not_applicable,
+        )  # fmt: skip
 
 
 def describe_run(model, data, pricing, workload, time_budget: float, seconds: float) -> dict:

@@ -10,17 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from thrifty.compress import Recipe
 from thrifty.compress.registry import technique
 from thrifty.datasets import samples
-from thrifty.datasets.metrics import Metric
 from thrifty.errors import NotApplicable
 from thrifty.optimize.deploy import cheapest, measure_options
 from thrifty.optimize.making import Made, Start, make
+from thrifty.report.candidate import Candidate
 from thrifty.ship.cache import default_root
 
 OBJECTIVES = ("money", "latency", "size", "bandwidth")
@@ -38,43 +38,12 @@ class Trial:
         return {"recipe": str(self.recipe), "epochs": self.epochs}
 
 
-@dataclass
-class Measured:
-    trial: Trial
-    validation: float  # the quality metric on the validation split (search decisions)
-    test: float  # the same metric on the test split (reported)
-    metric: str  # as written: "accuracy", "recall:malignant", "rmse", ... (datasets.metrics)
-    bytes: int  # the packed .thrifty file: what storage and shipping pay for
-    usd_per_million: float
-    usd_per_month: float
-    latency_ms: float  # p50 at batch 1
-    bill: dict[str, Any]
-    seconds: float  # compressing and measuring it, the first time
-    path: Path  # the packed file, in the cache
-    layers: list[dict[str, Any]] = field(default_factory=list)  # name, op, params, flops
-    tensors: list[dict[str, Any]] = field(default_factory=list)  # encoding, bytes, bits, sparsity
-    deployment: dict[str, Any] = field(default_factory=dict)  # how it runs cheapest: runtime...
-    deployments: list[dict[str, Any]] = field(default_factory=list)  # every way measured
-    cut_short: bool = False  # the time budget ended its fine-tuning early (so it is not cached)
+@dataclass(frozen=True)
+class Measured(Candidate):
+    """A candidate as the search holds it: the report's record, with the trial it measured
+    (the record keeps the recipe as text, as report.json does)."""
 
-    def objective(self, name: str) -> float:
-        """Lower is better, for every objective."""
-        return {
-            "money": self.usd_per_million,
-            "latency": self.latency_ms,
-            "size": float(self.bytes),
-            "bandwidth": float(self.bill["bandwidth_usd"]),
-        }[name]
-
-    def drop(self, baseline: Measured, split: str = "validation") -> float:
-        """Quality lost against ``baseline``: percentage points for proportions (accuracy, recall,
-        AUC...), the metric's units for errors (RMSE, MAE)."""
-        return Metric(self.metric).drop(getattr(baseline, split), getattr(self, split))
-
-    def to_json(self) -> dict[str, Any]:
-        document = asdict(self)
-        document["trial"], document["path"] = self.trial.to_json(), str(self.path)
-        return document
+    trial: Trial | None = None
 
 
 def measure(
@@ -166,14 +135,12 @@ def start_of(model, data, trial: Trial, pricing, workload, finetune) -> Start:
 
 
 def _deployed(trial: Trial, record: dict[str, Any], objective: str) -> Measured:
-    """``trial`` as measured (``record``), run the cheapest way by ``objective``."""
+    """``trial`` as measured, run the cheapest way by ``objective``: ``measured.json`` holds
+    what its report.json object does (docs/REPORT.md) but that choice (and, in files from
+    before it was recorded, ``cut_short``)."""
     best = cheapest(record["deployments"], objective)
-    return Measured(
-        trial, record["validation"], best["test"], record["metric"],
-        record["bytes"], best["usd_per_million"], best["bill"]["total_usd"], best["latency_ms"],
-        best["bill"], record["seconds"], Path(record["path"]), record["layers"],
-        record["tensors"], best, record["deployments"], record.get("cut_short", False),
-    )  # fmt: skip
+    measured = Measured.from_json({"cut_short": False, **record, "deployment": best})
+    return replace(measured, trial=trial)
 
 
 def _tensors(path: Path, deployed) -> list[dict[str, Any]]:

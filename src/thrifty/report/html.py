@@ -1,8 +1,8 @@
 """The optimization report as one self-contained HTML page: no script, no network, charts as
-inline SVG. It renders ``report.json`` (``thrifty report``), so the page and the JSON never
-disagree: what it is about (model, data, prices, workload, time, machine), the Pareto chart, a
-before/after table, the monthly bill by category, the per-layer and per-tensor breakdown of the
-chosen model, and its recipe. Documents from before ``about`` was recorded still render.
+inline SVG. It renders the same record as report.json (``thrifty report`` renders the file's),
+so the page and the JSON never disagree: what it is about (model, data, prices, workload, time,
+machine), the Pareto chart, a before/after table, the monthly bill by category, the per-layer
+and per-tensor breakdown of the chosen model, and its recipe.
 
 It imports no numeric library, so that ``thrifty report`` starts in a fraction of a second.
 """
@@ -13,6 +13,8 @@ from html import escape
 from typing import Any
 
 from thrifty.datasets.metrics import Metric
+from thrifty.report.candidate import Candidate
+from thrifty.report.record import Report
 from thrifty.report.text import runs_as
 from thrifty.units import human_bytes, money
 
@@ -22,8 +24,8 @@ CHAR, LINE = 6.2, 12  # a chart label's character width and line height, in pixe
 LABEL = 30  # characters of a recipe a chart label shows; its tooltip has all of it
 
 
-def render(report: dict[str, Any]) -> str:
-    base, best = report["baseline"], report["best"]
+def render(report: Report) -> str:
+    base, best = report.baseline, report.best
     sections = [
         _head(report),
         "<h2>Before and after</h2>" + _before_after(base, best),
@@ -31,28 +33,27 @@ def render(report: dict[str, Any]) -> str:
         + _pareto(report)
         + _rule(report)
         + _candidates(report)
-        + _not_applicable(report.get("not_applicable", {})),
+        + _not_applicable(report.not_applicable),
         "<h2>Monthly bill by category</h2>" + _bill_chart(base, best),
         "<h2>How the chosen model runs cheapest</h2>" + _deployments(best),
         "<h2>The chosen model, layer by layer</h2>" + _layers(best) + _tensors(best),
         "<h2>Per-layer sensitivity</h2><p>Quality lost by pruning each layer of the original "
         "alone, before fine-tuning, in " + _unit(report) + " on the validation split: the "
         "search's first stage, which chose the pruning strengths it tried.</p>"
-        + _sensitivity(report.get("sensitivity", [])),
+        + _sensitivity(report.sensitivity),
     ]
     return PAGE.format(body="\n".join(sections))
 
 
-def _head(report: dict[str, Any]) -> str:
-    about = report.get("about") or {}
-    model = about.get("model", {}).get("name")
+def _head(report: Report) -> str:
+    model = report.about.get("model", {}).get("name")
     title = "thrifty optimize" + (f": {escape(model)}" if model else "")
-    recipe = report["best"]["trial"]["recipe"] or "none: the model as it is"
+    recipe = report.best.recipe or "none: the model as it is"
     return (
         f"<h1>{title}</h1><p class=lead>The cheapest version by "
-        f"<b>{escape(report['objective'])}</b> within {_budget(report)} of the original's "
+        f"<b>{escape(report.objective)}</b> within {_budget(report)} of the original's "
         f"quality (validation split), every candidate measured as deployed. Chosen recipe: "
-        f"<code>{escape(recipe)}</code>.</p>" + _about(about)
+        f"<code>{escape(recipe)}</code>.</p>" + _about(report.about)
     )
 
 
@@ -62,18 +63,18 @@ def _not_applicable(skipped: dict[str, str]) -> str:
     return f"<p>Not tried, as they do not apply to this model:</p><ul>{items}</ul>" if items else ""
 
 
-def _budget(report: dict[str, Any]) -> str:
+def _budget(report: Report) -> str:
     """The quality budget in its unit: ``0.5 points of accuracy``, ``0.2 of rmse``."""
-    metric = Metric(report["baseline"]["metric"])
+    metric = Metric(report.baseline.metric)
     points = " points" if metric.is_share else ""
-    return f"{report['max_drop']:g}{points} of {escape(metric.spec)}"
+    return f"{report.max_drop:g}{points} of {escape(metric.spec)}"
 
 
 def _about(about: dict[str, Any]) -> str:
-    """What was optimized, on what, at which prices, for how long, where: a table."""
+    """What was optimized, on what, at which prices, for how long, where: a table (none for
+    a report made without it, as tests make them)."""
     if not about:
-        return ("<p class=note>This report.json comes from an older thrifty, which did not "
-                "record the model, data, prices and machine it was made with.</p>")  # fmt: skip
+        return ""
     model, data, work, machine = about["model"], about["data"], about["workload"], about["machine"]
     rows = data["rows"]
     steps = "; ".join(_step(step) for step in data["preprocessing"]) or "none (rows as given)"
@@ -114,59 +115,55 @@ def _step(step: dict[str, Any]) -> str:
     return step["step"] + (f" ({', '.join(settings)})" if settings else "")
 
 
-def _quality(m: dict[str, Any]) -> str:
-    return Metric(m["metric"]).format(m["test"])
+def _quality(m: Candidate) -> str:
+    return Metric(m.metric).format(m.test)
 
 
-def _before_after(base: dict[str, Any], best: dict[str, Any]) -> str:
+def _before_after(base: Candidate, best: Candidate) -> str:
     rows = [
-        ("test " + base["metric"], _quality(base), _quality(best), ""),
-        ("bytes shipped", f"{base['bytes']:,}", f"{best['bytes']:,}",
-         f"{base['bytes'] / max(best['bytes'], 1):.1f}x smaller"),
-        ("$ per million inferences", money(base["usd_per_million"]),
-         money(best["usd_per_million"]),
-         f"{base['usd_per_million'] / max(best['usd_per_million'], 1e-12):.2f}x cheaper"),
-        ("$ per month", money(base["usd_per_month"]), money(best["usd_per_month"]), ""),
-        ("latency p50, batch 1", f"{base['latency_ms']:.3f} ms", f"{best['latency_ms']:.3f} ms",
-         ""),
+        ("test " + base.metric, _quality(base), _quality(best), ""),
+        ("bytes shipped", f"{base.bytes:,}", f"{best.bytes:,}",
+         f"{base.bytes / max(best.bytes, 1):.1f}x smaller"),
+        ("$ per million inferences", money(base.usd_per_million), money(best.usd_per_million),
+         f"{base.usd_per_million / max(best.usd_per_million, 1e-12):.2f}x cheaper"),
+        ("$ per month", money(base.bill.total_usd), money(best.bill.total_usd), ""),
+        ("latency p50, batch 1", f"{base.latency_ms:.3f} ms", f"{best.latency_ms:.3f} ms", ""),
         ("runs as", _runs_as(base), _runs_as(best), ""),
     ]  # fmt: skip
     return _table(("", "original", "chosen", ""), rows)
 
 
-def _pareto(report: dict[str, Any]) -> str:
+def _pareto(report: Report) -> str:
     """Test quality against $ per million: every candidate a dot, the front joined and labelled
     with its recipes, each dot's numbers in its tooltip."""
-    base, best = report["baseline"], report["best"]
+    base, best = report.baseline, report.best
     points = [("baseline", base)]
-    for c in report["candidates"]:
-        points.append(("front" if c["pareto"] else "other", c))
-    xs = [m["usd_per_million"] for _, m in points]
-    ys = [m["test"] for _, m in points]
+    for c in report.candidates:
+        points.append(("front" if c in report.front else "other", c))
+    xs = [m.usd_per_million for _, m in points]
+    ys = [m.test for _, m in points]
     sx, sy = (
         _scale(min(xs), max(xs), PAD, WIDTH - PAD // 2),
         _scale(min(ys), max(ys), HEIGHT - PAD, PAD // 2),
     )
     marks, labels = [], []
     for kind, m in points:
-        chosen = m["trial"] == best["trial"]
-        x, y = sx(m["usd_per_million"]), sy(m["test"])
-        recipe = m["trial"]["recipe"] or "original"
+        chosen = m == best
+        x, y = sx(m.usd_per_million), sy(m.test)
+        recipe = m.recipe or "original"
         marks.append(
             f'<circle class="point {kind}" cx="{x:.1f}" cy="{y:.1f}" r="{7 if chosen else 5}" '
             f'fill="{COLORS["best" if chosen else kind]}"><title>{escape(recipe)}: '
-            f"{_quality(m)}, {money(m['usd_per_million'])} per million, {m['bytes']:,} bytes"
+            f"{_quality(m)}, {money(m.usd_per_million)} per million, {m.bytes:,} bytes"
             "</title></circle>"
         )
         if kind != "other" or chosen:
             short = recipe if len(recipe) <= LABEL else recipe[: LABEL - 1] + "…"
             label = (x, y, ("chosen: " if chosen else "") + short)
             labels.insert(0 if chosen else len(labels), label)  # the chosen one's place first
-    on_front = [(m["usd_per_million"], m["test"]) for k, m in points if k == "front"]
-    if base.get("pareto", True):  # documents from before it was recorded: as they were drawn
-        on_front.append((base["usd_per_million"], base["test"]))
+    on_front = [(m.usd_per_million, m.test) for m in report.table if m in report.front]
     path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in sorted(on_front))
-    metric = Metric(base["metric"])
+    metric = Metric(base.metric)
     axes = _axes(min(xs), max(xs), min(ys), max(ys), sx, sy, "$ per million inferences",
                  "test " + metric.spec, metric.format)  # fmt: skip
     return (
@@ -210,23 +207,24 @@ def _free_place(x: float, y: float, width: float, placed) -> tuple[int, float, f
     return None
 
 
-def _bill_chart(base: dict[str, Any], best: dict[str, Any]) -> str:
+def _bill_chart(base: Candidate, best: Candidate) -> str:
     """Stacked bars: compute, storage and bandwidth per month, original against chosen."""
     categories = (("compute_usd", "#2e86ab"), ("storage_usd", "#f6ae2d"),
                   ("bandwidth_usd", "#86bbd8"))  # fmt: skip
-    top = max(base["bill"]["total_usd"], best["bill"]["total_usd"], 1e-12)
+    top = max(base.bill.total_usd, best.bill.total_usd, 1e-12)
     bars, height = [], 220
     for index, (name, m) in enumerate((("original", base), ("chosen", best))):
         x, y = 120 + index * 200, height
         for key, color in categories:
-            h = m["bill"][key] / top * (height - 30)
+            usd = getattr(m.bill, key)
+            h = usd / top * (height - 30)
             y -= h
             bars.append(
                 f'<rect class="bar" x="{x}" y="{y:.1f}" width="90" height="{h:.1f}" '
-                f'fill="{color}"><title>{key[:-4]}: {money(m["bill"][key])}</title></rect>'
+                f'fill="{color}"><title>{key[:-4]}: {money(usd)}</title></rect>'
             )
         bars.append(f'<text x="{x + 45}" y="{height + 18}" text-anchor="middle">{name}: '
-                    f"{money(m['bill']['total_usd'])}</text>")  # fmt: skip
+                    f"{money(m.bill.total_usd)}</text>")  # fmt: skip
     legend = "".join(
         f'<rect x="470" y="{40 + 22 * i}" width="14" height="14" fill="{color}"/>'
         f'<text x="490" y="{52 + 22 * i}">{key[:-4]}</text>'
@@ -238,7 +236,7 @@ def _bill_chart(base: dict[str, Any], best: dict[str, Any]) -> str:
     )
 
 
-def _rule(report: dict[str, Any]) -> str:
+def _rule(report: Report) -> str:
     return (
         "<p class=rule>The choice is made on the validation split; test is reported, never used "
         f"to choose. Drops are against the original, in {_unit(report)}; the budget is "
@@ -246,45 +244,44 @@ def _rule(report: dict[str, Any]) -> str:
     )
 
 
-def _unit(report: dict[str, Any]) -> str:
-    metric = Metric(report["baseline"]["metric"])
+def _unit(report: Report) -> str:
+    metric = Metric(report.baseline.metric)
     return "percentage points" if metric.is_share else f"units of {escape(metric.spec)}"
 
 
-def _candidates(report: dict[str, Any]) -> str:
+def _candidates(report: Report) -> str:
     """The original, then every candidate: the chosen one marked, both splits' drops (the
-    original has none: it is what they are measured against)."""
-    best, rows, classes = report["best"], [], []
-    for c in [report["baseline"], *report["candidates"]]:
-        chosen = c["trial"] == best["trial"]
-        kinds = ["chosen"] * chosen + ["over"] * (not c.get("within", True))  # older: unmarked
+    original's are none: it is what they are measured against)."""
+    base, rows, classes = report.baseline, [], []
+    for c in report.table:
+        chosen = c == report.best
+        kinds = ["chosen"] * chosen + ["over"] * (c not in report.within)
         classes.append(" ".join(kinds))
         mark = "<span class=mark>chosen</span> " if chosen else ""
         rows.append((
-            mark + escape(c["trial"]["recipe"] or "the model as it is"), str(c["trial"]["epochs"]),
-            f"{c.get('drop_validation', 0.0):+.2f}", f"{c.get('drop_test', 0.0):+.2f}",
-            _quality(c), f"{c['bytes']:,}",
-            money(c["usd_per_million"]), _runs_as(c), "yes" if c.get("pareto") else "",
+            mark + escape(c.recipe or "the model as it is"), str(c.epochs),
+            f"{c.drop(base):+.2f}", f"{c.drop(base, 'test'):+.2f}", _quality(c), f"{c.bytes:,}",
+            money(c.usd_per_million), _runs_as(c), "yes" if c in report.front else "",
         ))  # fmt: skip
     head = ("recipe", "epochs", "drop, validation", "drop, test", "test quality", "bytes",
             "$ / million", "runs as", "front")  # fmt: skip
     return _table(head, rows, classes, "candidates")
 
 
-def _runs_as(m: dict[str, Any]) -> str:
-    return escape(runs_as(m.get("deployment") or {}))
+def _runs_as(m: Candidate) -> str:
+    return escape(runs_as(m.deployment))
 
 
-def _deployments(best: dict[str, Any]) -> str:
-    rows = [(escape(d["runtime"]), str(d["threads"]), str(d["batch_size"]),
-             f"{d['samples_per_s']:,.0f}", f"{d['latency_ms']:.3f} ms",
-             money(d["usd_per_million"]), escape(", ".join(d.get("sparse_layers", []))))
-            for d in best.get("deployments", [])]  # fmt: skip
+def _deployments(best: Candidate) -> str:
+    rows = [(escape(d.runtime), str(d.threads), str(d.batch_size), f"{d.samples_per_s:,.0f}",
+             f"{d.latency_ms:.3f} ms", money(d.usd_per_million),
+             escape(", ".join(d.sparse_layers)))
+            for d in best.deployments]  # fmt: skip
     return _table(("runtime", "threads", "batch", "samples / s", "latency p50",
                    "$ / million", "sparse layers"), rows)  # fmt: skip
 
 
-def _sensitivity(rows: list[dict[str, Any]]) -> str:
+def _sensitivity(rows: tuple[dict[str, Any], ...]) -> str:
     if not rows:
         return "<p>No layer PyTorch can prune (the model was scanned as given).</p>"
     grid = list(rows[0]["drops"])
@@ -293,16 +290,16 @@ def _sensitivity(rows: list[dict[str, Any]]) -> str:
     return _table(("layer", "weights", *(f"{float(g):.0%} zeros" for g in grid)), body)
 
 
-def _layers(best: dict[str, Any]) -> str:
-    rows = [(escape(x["name"]), x["op"], f"{x['params']:,}", f"{x['flops']:,}")
-            for x in best.get("layers", [])]  # fmt: skip
+def _layers(best: Candidate) -> str:
+    rows = [(escape(x.name), escape(x.op), f"{x.params:,}", f"{x.flops:,}")
+            for x in best.layers]  # fmt: skip
     return _table(("layer", "op", "parameters", "FLOPs per sample"), rows)
 
 
-def _tensors(best: dict[str, Any]) -> str:
-    rows = [(escape(t["name"]), "x".join(map(str, t["shape"])), escape(t["encoding"]),
-             human_bytes(t["bytes"]), f"{t['bits_per_weight']:.2f}", f"{t['sparsity']:.1%}")
-            for t in best.get("tensors", [])]  # fmt: skip
+def _tensors(best: Candidate) -> str:
+    rows = [(escape(t.name), "x".join(map(str, t.shape)), escape(t.encoding),
+             human_bytes(t.bytes), f"{t.bits_per_weight:.2f}", f"{t.sparsity:.1%}")
+            for t in best.tensors]  # fmt: skip
     return _table(("tensor", "shape", "encoding", "bytes", "bits / weight", "zeros"), rows)
 
 

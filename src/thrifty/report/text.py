@@ -17,6 +17,8 @@ from thrifty.units import human_bytes, money
 if TYPE_CHECKING:  # annotations only: the HTML page imports this module without measuring
     from thrifty.measure.bill import Bill
     from thrifty.measure.cost import Cost
+    from thrifty.report.candidate import Deployment
+    from thrifty.report.record import Report
 
 
 def profile_view(cost: Cost, bill: Bill) -> Group:
@@ -159,42 +161,39 @@ def compare_view(before: Cost, after: Cost, *, title: str) -> NamedRows:
     return table
 
 
-def optimize_view(found) -> NamedRows:
+def optimize_view(report: Report) -> NamedRows:
     """Every candidate of an optimization: quality, drop, bytes, money; the best marked."""
-    baseline, best, front = found.baseline, found.best, {id(c) for c in found.front}
+    baseline = report.baseline
     metric = Metric(baseline.metric)
     table = NamedRows(
         names=1,
         beside=8,
-        title=f"optimize: the cheapest by {found.objective} within {found.max_drop} "
+        title=f"optimize: the cheapest by {report.objective} within {report.max_drop} "
         f"{'points of ' if metric.is_share else ''}{metric.spec} (validation), "
         "measured as deployed",
         caption="* chosen: the cheapest within the budget by its validation drop, which "
         "decides; the test split is reported, never used to choose. P on the Pareto front "
         "(quality, objective, bytes). Epochs 'cut': the time budget ended its fine-tuning."
-        + "".join(f" Not tried: {recipe} ({why})" for recipe, why in found.not_applicable.items()),
+        + "".join(f" Not tried: {recipe} ({why})" for recipe, why in report.not_applicable.items()),
     )
     for column in ("", "recipe", "epochs", f"test {metric.spec}", "drop val", "drop test",
                    "bytes", "$ / million", "runs as"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("", "recipe", "runs as") else "right")
-    for c in [baseline, *found.candidates]:
-        mark = ("*" if c is best else "") + ("P" if id(c) in front else "")
-        quality = metric.format(c.test)
-        epochs = f"{c.trial.epochs} cut" if c.cut_short else str(c.trial.epochs)
+    for c in report.table:
+        mark = ("*" if c == report.best else "") + ("P" if c in report.front else "")
+        epochs = f"{c.epochs} cut" if c.cut_short else str(c.epochs)
         table.add_row(
-            mark, str(c.trial.recipe) or "(the model as it is)", epochs, quality,
+            mark, c.recipe or "(the model as it is)", epochs, metric.format(c.test),
             f"{c.drop(baseline):+.2f}", f"{c.drop(baseline, 'test'):+.2f}", f"{c.bytes:,}",
             money(c.usd_per_million), runs_as(c.deployment),
         )  # fmt: skip
     return table
 
 
-def runs_as(deployment: dict) -> str:
+def runs_as(deployment: Deployment) -> str:
     """How a candidate runs cheapest, in a few words: ``ONNX Runtime, 1 thread, batch 512``."""
-    if not deployment:
-        return ""
-    how = how_it_runs(deployment["runtime"], deployment["threads"])
-    return f"{how}, batch {deployment['batch_size']}"
+    how = how_it_runs(deployment.runtime, deployment.threads)
+    return f"{how}, batch {deployment.batch_size}"
 
 
 RUNTIMES = {"onnxruntime": "ONNX Runtime", "torch": "PyTorch", "torch-sparse": "PyTorch (sparse)"}
