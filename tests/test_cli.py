@@ -138,7 +138,10 @@ def test_compress_writes_a_packed_model_and_compares(tmp_path, digits_model):
 
 @pytest.mark.parametrize(
     ("recipe", "message"),
-    [("crop:0.5", "recipe item 'crop:0.5'"), ("quantize:int8-static,prune:0.5", "prune cannot follow quantize")],
+    [
+        ("crop:0.5", "recipe item 'crop:0.5'"),
+        ("quantize:int8-static,prune:0.5", "prune cannot follow quantize"),
+    ],
 )
 def test_compress_refuses_bad_recipes(tmp_path, digits_model, recipe, message):
     result = thrifty(

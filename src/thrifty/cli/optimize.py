@@ -3,6 +3,7 @@ the workload options ``thrifty profile`` takes) and ``thrifty report`` (its HTML
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -29,11 +30,15 @@ from thrifty.paths import existing_file, existing_model, writable_file, writable
 
 
 def optimize(
+    context: typer.Context,
     model: ModelSource,
     data: Data,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Folder for model.thrifty/.onnx, report.json.")
-    ],
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Folder for model.thrifty/.onnx, report.json (not with --plan)."
+        ),
+    ] = None,
     max_drop: Annotated[
         float,
         typer.Option(
@@ -51,6 +56,17 @@ def optimize(
     versions_kept: VersionsKept = VERSIONS_KEPT,
     target: Target = None,
     text: Text = None,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="Print the groups, rungs and recipes it would try within the time budget, "
+            "with the seconds each should take, and exit without training or writing.",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --plan: print the plan as one JSON object.")
+    ] = False,
 ) -> None:
     """Find the cheapest version of a model within a quality budget, measured as deployed."""
     from thrifty.datasets import load as load_data
@@ -59,12 +75,20 @@ def optimize(
     from thrifty.progress import measured
     from thrifty.report.text import optimize_view
 
+    if not plan and output is None:
+        raise _Missing("give a folder to write into, or --plan to see what it would try", context)
+    if as_json and not plan:
+        raise typer.BadParameter("it prints the plan: give --plan too", context, _param(context))
     existing_model(model)
-    writable_folder(output)
+    if output is not None:
+        writable_folder(output)  # with --plan too: the run it plans would write there
     budget = _seconds(time_budget)
     month = workload(inferences_per_month, replicas, deploys_per_month, versions_kept)
     loaded = load(model)
     rows = load_data(data, target=target, text=text, model=loaded)
+    if plan:
+        _plan(loaded, rows, max_drop, metric, pricing, month, budget, as_json)
+        return
     found = run(
         loaded, rows, max_drop, objective=objective, metric=metric, pricing=pricing,
         workload=month, time_budget=budget, out=output, progress=measured(budget),
@@ -92,6 +116,21 @@ def optimize(
     )
 
 
+def _plan(model, data, max_drop, metric, pricing, month, budget, as_json) -> None:
+    from rich.console import Console
+
+    from thrifty.optimize import plan
+    from thrifty.report.text import plan_view
+
+    found = plan(
+        model, data, max_drop, metric=metric, pricing=pricing, workload=month, time_budget=budget
+    )
+    if as_json:
+        typer.echo(json.dumps(found.to_json(), indent=1))
+    else:
+        Console().print(plan_view(found))
+
+
 def report(
     document: Annotated[Path, typer.Argument(help="A report.json that thrifty optimize wrote.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML page to write.")],
@@ -105,6 +144,17 @@ def report(
     writable_file(output)
     write_atomic(output, report_page(document).encode())
     typer.echo(f"wrote {output}")
+
+
+class _Missing(typer.BadParameter):
+    """-o/--output left out without --plan: the usage error of a missing option (status 2)."""
+
+    def format_message(self) -> str:
+        return f"Missing option '--output' / '-o': {self.message}"
+
+
+def _param(context: typer.Context, name: str = "as_json"):
+    return next(p for p in context.command.params if p.name == name)
 
 
 def _seconds(text: str) -> float:
@@ -123,5 +173,5 @@ def _seconds(text: str) -> float:
 
 def register(app: typer.Typer) -> None:
     example = "thrifty optimize lenet.onnx --data fashion-mnist --max-drop 0.5 -o out/"
-    app.command(epilog=f"Example: {example}")(optimize)
+    app.command(epilog=f"Example: {example} (add --plan to see what it would try)")(optimize)
     app.command(epilog="Example: thrifty report out/report.json -o report.html")(report)

@@ -60,6 +60,13 @@ def prune(module, config: Prune, context):
     return module
 
 
+def tuned_epochs(config: Prune, epochs: int) -> int:
+    """The epochs of fine-tuning ``prune`` runs when given ``epochs`` (at most: early stopping
+    may end each run sooner): an eighth after each step but the last, which gets them all."""
+    steps = config.steps if config.schedule == "gradual" else 1
+    return (steps - 1) * (epochs // 8) + epochs
+
+
 def layer_sparsities(module, config: Prune, context) -> dict[str, float]:
     """Per-layer sparsities: as given, or from the sensitivity scan, adding up to the target."""
     names = {w.name for w in weights(module)}
@@ -112,6 +119,6 @@ register(
     Technique(
         "prune", Prune, prune, stage="structure", on="module", fine_tunes=True,
         strength=Strength("sparsity", low=0.0, high=0.99),  # ``high``: the most a search tries
-        follows=("channels",), suggest=suggest_strengths,
+        follows=("channels",), suggest=suggest_strengths, tuning=tuned_epochs,
     )  # the same arithmetic (zeros are multiplied too, densely): only the bytes shrink
 )  # fmt: skip

@@ -2,9 +2,10 @@
 
 A technique is a config type (``Prune``), the handler that applies it, and its declaration:
 its stage, whether fine-tuning follows it, its strength (the field that sets how much it
-compresses, with its range and direction), what it may follow, and whether it changes the
-arithmetic or only the bytes. ``compress`` and the optimizer's search read these declarations
-and never a technique's name, so a new technique is one file that calls ``register``.
+compresses, with its range and direction), what it may follow, whether it changes the
+arithmetic or only the bytes, and how much fine-tuning it really runs (``tuning``).
+``compress``, the optimizer's search and its plan read these declarations and never a
+technique's name, so a new technique is one file that calls ``register``.
 
 Stages come in order: ``structure`` (which weights exist), ``values`` (what the kept weights
 hold), ``precision`` (the number format), ``runtime`` (how the graph is run). A step may follow
@@ -53,6 +54,8 @@ class Suggested:
 
     strengths: tuple = ()
     table: list[dict[str, Any]] = field(default_factory=list)
+    would_take: float | None = None  # none picked for want of time: the seconds picking would
+    # take (a plan says so, and when the search, with its own deadline, picks them)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class Technique:
     # (fewer or cheaper operations in any runtime), not only the bytes
     suggest: Callable[..., Suggested] | None = None  # (model, data, max_drop, scans, deadline):
     # strengths picked for this model (else the search tries ``strength.tries``)
+    tuning: Callable[[Any, int], float] = lambda step, epochs: epochs  # the epochs of
+    # fine-tuning a step given that many really runs (a gradual schedule runs more): what a
+    # plan of the search expects it to take
 
     def may_follow(self, earlier: Technique) -> bool:
         own, before = STAGES.index(self.stage), STAGES.index(earlier.stage)

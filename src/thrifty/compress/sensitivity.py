@@ -37,16 +37,18 @@ def suggest_strengths(
     """Overall sparsities to try, and the scan's table they came from, its layers named as the
     graph's (none: the model has no layers PyTorch can prune, e.g. an int8 graph, or the scan
     would take more than half the time left before ``deadline``, a ``time.monotonic()``
-    instant). The scan is kept in ``scans``, where pruning the model at each strength finds
-    it."""
+    instant: then ``would_take`` says what it would take). The scan is kept in ``scans``, where
+    pruning the model at each strength finds it."""
     from thrifty.models.onnx_torch import to_torch
 
     try:
         module = copy.deepcopy(model.module) if model.module is not None else to_torch(model)
     except ModelError:
         return Suggested()
-    if deadline is not None and _scan_seconds(module, data) > (deadline - time.monotonic()) / 2:
-        return Suggested()
+    if deadline is not None:
+        seconds = scan_seconds(module, data)
+        if seconds > (deadline - time.monotonic()) / 2:
+            return Suggested(would_take=seconds)
     found = _named_as_the_graph(scans.of(module.eval(), data), model, module)
     table = sensitivity_table(found, data.metric)
     if not found.layers:
@@ -152,7 +154,7 @@ def _sensitivity(module, weight: Weight, base: float, data) -> np.ndarray:
     return np.array(drops)
 
 
-def _scan_seconds(module, data) -> float:
+def scan_seconds(module, data) -> float:
     """What the scan would take: a validation pass for each layer at each sparsity, timed."""
     from thrifty.compress.weights import weights
     from thrifty.models.training import validation_score

@@ -19,7 +19,7 @@ from thrifty.compress import Recipe, Scans
 from thrifty.compress.registry import TECHNIQUES
 from thrifty.errors import DataError, NotApplicable
 from thrifty.measure.quality import referenced
-from thrifty.optimize import search
+from thrifty.optimize import plan, search
 from thrifty.optimize.result import Optimized, describe_run
 from thrifty.optimize.rung import rung_runner
 from thrifty.optimize.trial import OBJECTIVES, Trial, cached, measure, start_of
@@ -28,7 +28,7 @@ from thrifty.paths import writable_folder
 from thrifty.report.folder import write_report
 from thrifty.verbs import make_callable
 
-__all__ = ["OBJECTIVES", "Optimized", "optimize"]
+__all__ = ["OBJECTIVES", "Optimized", "optimize", "plan"]
 
 
 def optimize(

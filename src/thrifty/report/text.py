@@ -190,6 +190,86 @@ def optimize_view(report: Report) -> NamedRows:
     return table
 
 
+def plan_view(plan) -> NamedRows:
+    """A search's plan (``thrifty.optimize.plan``): each step and trial in the order the search
+    would run it, grouped by group and rung, with its expected seconds and whether it fits."""
+    table = NamedRows(
+        title=f"plan: optimizing {plan.model} on {plan.data} within {_seconds(plan.time_budget)} "
+        f"s would take at most {_seconds(plan.seconds)} s if it tried every line below; "
+        "nothing was trained or written",
+        caption=_plan_caption(plan.calibration),
+    )
+    for column in ("recipe", "epochs", "expected s", "measured s", "by then s", "fits"):
+        table.add_column(column, justify="left" if column in ("recipe", "fits") else "right")
+    marked, heading = set(), None
+    for line in plan.lines:
+        if line.fits != "yes" and line.counted and line.fits not in marked:
+            marked.add(line.fits)
+            ends = "may run out" if line.fits == "maybe" else "runs out"
+            table.add_row(f"-- the time budget {ends} here --", *[""] * 5, style="bold")
+        if line.kind == "trial" and (line.group, line.rung, line.certain, line.counted) != heading:
+            if line.group != (heading or (0,))[0]:
+                group = f"group {line.group}: {plan.groups[line.group - 1]}"
+                table.add_row(group, *[""] * 5, style="bold")
+            heading = (line.group, line.rung, line.certain, line.counted)
+            table.add_row(_rung_heading(plan, line), *[""] * 5, style="italic")
+        measured = "" if line.measured is None else _seconds(line.measured)
+        table.add_row(
+            _plan_line(line),
+            str(line.epochs) if line.kind in ("baseline", "trial", "harder") else "",
+            _seconds(line.seconds) + (" each" if not line.counted else ""), measured,
+            _seconds(line.by_then) if line.counted else "", line.fits if line.counted else "",
+        )  # fmt: skip
+    return table
+
+
+def _plan_caption(c) -> str:
+    """How a plan's expected seconds were reckoned, and how to read its columns."""
+    return (
+        f"Expected seconds: a validation pass took {c.validation_s:.2g} s "
+        f"({c.rows['val']:,} rows); an epoch of fine-tuning ({c.rows['train']:,} training rows) "
+        f"{c.epoch_s:.2g} s at most (a training row takes {c.training:g} validation rows' time, "
+        "and a validation pass ends it); measuring a candidate as deployed "
+        f"{c.measure_s:.2g} s for the model ({c.options} runtime and thread options"
+        + (", as the cache measured it" if c.scale != 1 else "")
+        + "). "
+        "Rung 1 tries every recipe of its group; each later rung only the survivors of the one "
+        "before, combined: at most these. A trial listed once is measured once. 'by then': the "
+        "seconds spent if every line before it runs (fewer do); 'fits': yes, maybe (only if "
+        "fewer run), no (not even then). Thinning harder takes the time left: not counted."
+    )
+
+
+def _rung_heading(plan, line) -> str:
+    rung = next(r for r in plan.rungs if (r.group, r.rung) == (line.group, line.rung))
+    known = [x for x in plan.lines if (x.group, x.rung, x.kind) == (line.group, line.rung, "trial")]
+    may = sum(1 for x in known if not x.certain and x.counted)
+    head = f"rung {rung.rung}, {rung.epochs} epochs"
+    if line.certain:
+        return f"{head}: every recipe"
+    if not line.counted:
+        return f"{head}: at each strength picked when the search runs"
+    if rung.rung == 1:
+        return f"rung 1, crossed with what earlier groups kept: at most {may} of these"
+    return f"{head}: at most {may} of these, the survivors combined"
+
+
+def _plan_line(line) -> str:
+    if line.kind == "load":
+        return "load the model and data"
+    if line.kind == "baseline":
+        return "(the model as it is)"
+    if line.kind == "suggest":
+        return f"{line.recipe}: {line.note}"
+    if line.kind == "harder":
+        return "then: the best thinned, thinned harder"
+    return line.recipe + (f" ({line.note})" if line.note else "")
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:,.1f}" if seconds < 100 else f"{seconds:,.0f}"
+
+
 def runs_as(deployment: Deployment) -> str:
     """How a candidate runs cheapest, in a few words: ``ONNX Runtime, 1 thread, batch 512``."""
     how = how_it_runs(deployment.runtime, deployment.threads)
