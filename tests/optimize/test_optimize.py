@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import thrifty as th
 import thrifty.optimize.search as search
+from made_up import measured, one_by_one
 from thrifty.compress import Recipe
 from thrifty.errors import DataError
 from thrifty.optimize.result import EVEN, Optimized
 from thrifty.optimize.trial import Measured, Trial
-from thrifty.report.candidate import Bill, Deployment
 from thrifty.report.record import Report
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.usefixtures("small_search")]
@@ -173,17 +172,6 @@ def test_the_best_pruned_one_is_pruned_harder_while_it_stays_within(monkeypatch)
     assert Optimized(base, tried, 0.5, "money").best.trial == trial("prune:0.88,share:4", 2)
 
 
-def one_by_one(run):
-    """A rung run as a serial search runs it: each trial admitted just before it starts."""
-
-    def batch(trials, admit, done):
-        for each in trials:
-            if admit(each):
-                done(each, run(each))
-
-    return batch
-
-
 def trial(recipe: str, epochs: int) -> Trial:
     return Trial(Recipe.parse(recipe), epochs)
 
@@ -194,23 +182,6 @@ def recipes_of(*recipes: str) -> list[Recipe]:
 
 def texts(recipes: list[Recipe]) -> list[str]:
     return [str(r) for r in recipes]
-
-
-def measured(
-    recipe: str | Recipe,
-    quality: float,
-    money: float,
-    size: int,
-    epochs: int = 1,
-    seconds: float = 0.0,
-) -> Measured:
-    """A candidate of ``quality`` on both splits, at ``money`` dollars per million."""
-    recipe = recipe if isinstance(recipe, Recipe) else Recipe.parse(recipe)
-    runs = Deployment(
-        "onnxruntime", 1, "cpu", 512, 1e4, 0.1, quality, Bill(money, 0, 0, money, ""), ()
-    )
-    return Measured(str(recipe), epochs, quality, "accuracy", size, seconds, Path("m.thrifty"),
-                    False, runs, (runs,), (), (), trial=Trial(recipe, epochs))  # fmt: skip
 
 
 def test_the_pareto_front_and_the_closest_when_nothing_fits():
