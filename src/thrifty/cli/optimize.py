@@ -20,10 +20,12 @@ from thrifty.cli.options import (
     Metric,
     ModelSource,
     Pricing,
+    Ray,
     Replicas,
     Target,
     Text,
     VersionsKept,
+    Workers,
     workload,
 )
 from thrifty.paths import existing_file, existing_model, writable_file, writable_folder
@@ -56,6 +58,8 @@ def optimize(
     versions_kept: VersionsKept = VERSIONS_KEPT,
     target: Target = None,
     text: Text = None,
+    workers: Workers = "auto",
+    ray: Ray = None,
     plan: Annotated[
         bool,
         typer.Option(
@@ -92,6 +96,7 @@ def optimize(
     found = run(
         loaded, rows, max_drop, objective=objective, metric=metric, pricing=pricing,
         workload=month, time_budget=budget, out=output, progress=measured(budget),
+        workers=workers, cluster=ray,
     )  # fmt: skip
     from rich.console import Console
 

@@ -81,6 +81,17 @@ def workload(
     )
 
 
+# Where the work runs: predict's rows, optimize's trials.
+Workers = Annotated[
+    str,
+    typer.Option(
+        help="Worker processes, or auto (predict: a core each; optimize: two cores a trial)."
+    ),
+]
+Ray = Annotated[
+    str | None, typer.Option(help="Run on a Ray cluster at this address ('local': here).")
+]
+
 # The ship commands' store and transfer width.
 Store = Annotated[str, typer.Argument(help="A folder, s3://bucket/prefix or http(s):// URL.")]
 Jobs = Annotated[

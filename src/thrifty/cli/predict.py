@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from thrifty.cli.options import Device, ModelSource, Runtime
+from thrifty.cli.options import Device, ModelSource, Ray, Runtime, Workers
 from thrifty.paths import existing_model
 
 
@@ -23,7 +23,7 @@ def predict(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="A .parquet or .npy file, or a folder.")
     ],
-    workers: Annotated[str, typer.Option(help="Worker processes, or auto.")] = "auto",
+    workers: Workers = "auto",
     threads: Annotated[str, typer.Option(help="Runtime threads per worker, or auto.")] = "auto",
     batch_size: Annotated[str, typer.Option(help="Rows per batch, or auto.")] = "auto",
     device: Device = "auto",
@@ -31,9 +31,7 @@ def predict(
     precision: Annotated[
         str, typer.Option(help="PyTorch on a GPU: auto, fp32, fp16 or bf16.")
     ] = "auto",
-    ray: Annotated[
-        str | None, typer.Option(help="Run on a Ray cluster at this address ('local': here).")
-    ] = None,
+    ray: Ray = None,
 ) -> None:
     """Predict every row of a data set in parallel; each row is written exactly once."""
     from thrifty.predict import predict as run

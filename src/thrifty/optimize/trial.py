@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +176,7 @@ def _cache_folder(model, data, trial: Trial, pricing, workload, finetune) -> Pat
             "thrifty": __version__,
             "machine": this_machine().to_dict(),
             "pricing": repr(pricing),
-            "workload": repr(workload),
+            "workload": {k: float(v) for k, v in asdict(workload).items()},  # 1e7 as 10000000
             "finetune": repr(finetune),
             "measured": 2,  # the form of measured.json
         },
