@@ -21,15 +21,6 @@ from thrifty.report.record import Report
 pytestmark = [pytest.mark.timeout(600), pytest.mark.usefixtures("small_search")]
 
 
-@pytest.fixture(scope="module")
-def model(digits, tmp_path_factory):
-    module = th.models.build("tabular-mlp", (64,), 10, steps=digits.training_steps)
-    th.models.train(module, digits, th.models.TrainConfig(epochs=15))
-    path = tmp_path_factory.mktemp("model") / "digits.onnx"
-    th.load(module, input_shape=(64,)).save(path)
-    return path
-
-
 def test_the_cheapest_within_budget_is_written(model, digits, tmp_path, monkeypatch):
     compressed, compress = [], th.compress
 

@@ -25,15 +25,6 @@ from thrifty.optimize.trial import Measured, Trial, measure
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest.fixture(scope="module")
-def model(digits, tmp_path_factory):
-    module = th.models.build("tabular-mlp", (64,), 10, steps=digits.training_steps)
-    th.models.train(module, digits, th.models.TrainConfig(epochs=15))
-    path = tmp_path_factory.mktemp("model") / "digits.onnx"
-    th.load(module, input_shape=(64,)).save(path)
-    return path
-
-
 def groups(model, data, max_drop: float) -> list[list[Recipe]]:
     """The search's groups, with the strengths each ``suggest`` hook picks for the model."""
     loaded = th.load(model, input_shape=data.input_shape)
