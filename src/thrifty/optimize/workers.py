@@ -12,7 +12,6 @@ each Ray task on one (``num_cpus=1``).
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -51,25 +50,20 @@ class Here:
 
 class Processes:
     """Trials made side by side in ``workers`` local processes (started fresh, not forked: a
-    forked copy of a process that ran PyTorch's thread pool may hang). What they use travels
-    once, in a file each reads as it starts (a pipe would block this process on a worker that
-    died starting)."""
+    forked copy of a process that ran PyTorch's thread pool may hang); what they use travels
+    once, as each starts."""
 
     parallel = True
 
     def __init__(self, common: Common, workers: int, threads: int):
         import multiprocessing
-        import tempfile
         from concurrent.futures import ProcessPoolExecutor
-        from pathlib import Path
 
+        _sendable(common)
         self.where = f"{workers} local processes of {threads} thread(s)"
-        self.folder = tempfile.TemporaryDirectory(prefix="thrifty-optimize-")
-        given = Path(self.folder.name) / "common.pickle"
-        given.write_bytes(_pickled(common))
         self.pool = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_adopt, initargs=(str(given), threads),
+            initializer=_adopt, initargs=(common, threads),
         )  # fmt: skip
 
     def make_all(self, tasks: Iterable[Task]) -> list[Made]:
@@ -86,7 +80,6 @@ class Processes:
 
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)
-        self.folder.cleanup()
 
 
 class Cluster:
@@ -143,25 +136,25 @@ def checked(workers: int | str) -> int | str:
 _ADOPTED: Common | None = None  # a worker process's copy of what the trials use
 
 
-def _pickled(common: Common) -> bytes:
-    """``common`` as a worker receives it; one line, not a hung pool, if it cannot travel."""
+def _sendable(common: Common) -> None:
+    """One line, not a broken pool, if what the trials use cannot travel to a process."""
+    from multiprocessing.reduction import ForkingPickler
+
     try:
-        return pickle.dumps(common, protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, TypeError, AttributeError) as error:
+        ForkingPickler.dumps(common)
+    except (TypeError, AttributeError, ValueError) as error:
         raise DataError(
             f"the model or data cannot be sent to worker processes ({error}); "
             "run with --workers 1 (a model class defined in a script's __main__ cannot travel)"
         ) from None
 
 
-def _adopt(given: str, threads: int) -> None:
-    from pathlib import Path
-
+def _adopt(common: Common, threads: int) -> None:
     import torch
 
     global _ADOPTED
     torch.set_num_threads(threads)
-    _ADOPTED = pickle.loads(Path(given).read_bytes())
+    _ADOPTED = common
 
 
 def _make_adopted(start: Start, epochs: int, seconds_left: float) -> Made:
