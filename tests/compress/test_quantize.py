@@ -57,7 +57,7 @@ def test_quantize_must_come_last(digits, digits_baseline):
         th.compress(digits_baseline, [Quantize("int8-dynamic"), Prune(0.5)], digits)
 
 
-@pytest.mark.parametrize("mode", ["int8", "int4", "FP16", ""])
+@pytest.mark.parametrize("mode", ["int8", "int4", "FP16", "", "int8-dynamic-keep0", "fp16-keep1"])
 def test_unknown_modes_are_refused(mode):
     with pytest.raises(DataError, match="quantize mode"):
         Quantize(mode)
@@ -110,3 +110,52 @@ def test_shared_weights_keep_few_int8_codes(digits, digits_baseline, quantized, 
     assert max(plain) > 16
     scales = [t for t in shared.proto.graph.initializer if "scale" in t.name and t.dims]
     assert not [t for t in scales if t.dims[0] > 1]  # no scale per channel
+
+
+def float_products(model) -> list[str]:
+    """The matrix products whose weight is a stored float32 (not int8, nor dequantized)."""
+    stored = {t.name for t in model.proto.graph.initializer if t.data_type == TensorProto.FLOAT}
+    return [n.name for n in model.proto.graph.node
+            if n.op_type in ("MatMul", "Gemm") and n.input[1] in stored]  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["int8-dynamic", "int8-static"])
+def test_mixed_precision_keeps_the_layers_int8_hurts_most_in_float(digits, digits_baseline, mode):
+    from thrifty.compress.int8_scan import scan_of
+    from thrifty.compress.registry import Context
+
+    scans = th.compress.Scans()
+    mixed = th.compress(digits_baseline, [Quantize(f"{mode}-keep1")], digits, scans=scans)
+    context = Context(digits, None, FineTune(), print, scans)
+    worst = scan_of(digits_baseline, digits, context).worst(1)  # remembered: not scanned again
+    assert float_products(digits_baseline) == ["/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"]
+    # the worst stays float (dynamic int8 first splits a Gemm into MatMul + Add), the rest int8
+    assert float_products(mixed) in ([worst[0]], [f"{worst[0]}_MatMul"])
+    assert float_products(th.compress(digits_baseline, [Quantize(mode)], digits)) == []
+    assert mixed.metadata["recipe"] == f"quantize:{mode}-keep1"
+    assert Recipe.parse(f"quantize:{mode}-keep1").steps == (Quantize(f"{mode}-keep1"),)
+
+
+def test_the_fewest_layers_are_kept_that_bring_the_rest_within_the_budget():
+    import numpy as np
+
+    from thrifty.compress.int8_scan import Int8Scan
+
+    scan = Int8Scan(("a", "b", "c", "d", "e", "f"), np.array([0.1, 0.5, 0.0, 0.2, 0.05, 0.05]))
+    assert scan.worst(2) == ("b", "d")
+    assert scan.kept_for(1.0) == 0  # 0.9 in all
+    assert scan.kept_for(0.4) == 1  # without b: 0.4
+    assert scan.kept_for(0.35) == scan.kept_for(0.2) == 2  # without d too: 0.2
+    assert scan.kept_for(0.1) is None  # would keep more than a third
+
+
+def test_the_optimizer_is_offered_the_counts_the_budget_needs(digits, digits_baseline):
+    from thrifty.compress.int8_scan import suggest_kept
+
+    suggested = suggest_kept(digits_baseline, digits, 0.0, th.compress.Scans())
+    assert all(s.startswith("int8-dynamic-keep") for s in suggested.strengths)
+    assert [row["layer"] for row in suggested.table] == [
+        n.name for n in digits_baseline.proto.graph.node if n.op_type in ("MatMul", "Gemm")
+    ]
+    assert all(row["params"] > 0 and set(row["drops"]) == {"int8"} for row in suggested.table)
+    assert suggest_kept(digits_baseline, digits, 50.0, th.compress.Scans()).strengths == ()

@@ -101,16 +101,23 @@ class Scans:
 
     def __init__(self, kept: int = 8):
         self.kept = kept
-        self._scans: dict[str, Scan] = {}
+        self._scans: dict[str, Any] = {}
 
     def of(self, module, data) -> Scan:
         """The scan of ``module`` on ``data``'s validation split: made now, or remembered."""
-        key = _scan_key(module, data)
+        return self.remember(_scan_key(module, data), lambda: scan(module, data))
+
+    def remember(self, key: str, make):
+        """What ``make()`` gives, made the first time ``key`` is asked for (other scans, such
+        as int8's of a graph, keep theirs here too)."""
         if key not in self._scans:
             if len(self._scans) >= self.kept:
                 del self._scans[next(iter(self._scans))]
-            self._scans[key] = scan(module, data)
+            self._scans[key] = make()
         return self._scans[key]
+
+    def forget(self, key: str) -> None:
+        self._scans.pop(key, None)
 
 
 def scan(module, data) -> Scan:

@@ -39,7 +39,8 @@ def groups(suggested: dict[str, tuple]) -> list[list[Recipe]]:
     then the strengths ``suggested`` for this model (technique name -> strengths), then the
     gentler declared ones. The values stage is not tried alone: ``valued`` adds it."""
     alone = [t for t in TECHNIQUES.values() if t.stage != "values"]
-    quick = sorted((t for t in alone if t.suggest is None), key=lambda t: t.fine_tunes)
+    quick = sorted(alone, key=lambda t: t.fine_tunes)  # a technique with ``suggest`` may declare
+    # strengths to try first too (all of a graph, then strengths its scan picks for it)
     picked = [t for t in alone if t.suggest is not None]
     return [
         [_single(t, s) for t in quick for s in t.strength.tries],

@@ -38,8 +38,10 @@ def render(report: Report) -> str:
         "<h2>How the chosen model runs cheapest</h2>" + _deployments(best),
         "<h2>The chosen model, layer by layer</h2>" + _layers(best) + _tensors(best),
         "<h2>Per-layer sensitivity</h2><p>Quality lost by pruning each layer of the original "
-        "alone, before fine-tuning, in " + _unit(report) + " on the validation split: the "
-        "search's first stage, which chose the pruning strengths it tried.</p>"
+        "alone (or running it alone in int8), before fine-tuning, in "
+        + _unit(report)
+        + " on the validation split: the search's first stage, which chose the pruning "
+        "strengths and the layers kept in float32 that it tried.</p>"
         + _sensitivity(report.sensitivity),
     ]
     return PAGE.format(body="\n".join(sections))
@@ -284,10 +286,24 @@ def _deployments(best: Candidate) -> str:
 def _sensitivity(rows: tuple[dict[str, Any], ...]) -> str:
     if not rows:
         return "<p>No layer PyTorch can prune (the model was scanned as given).</p>"
-    grid = list(rows[0]["drops"])
-    body = [(escape(r["layer"]), f"{r['params']:,}", *(f"{r['drops'][g]:+.2f}" for g in grid))
+    scans: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one table per scan's columns
+    for row in rows:
+        scans.setdefault(tuple(row["drops"]), []).append(row)
+    return "".join(_scan(columns, part) for columns, part in scans.items())
+
+
+def _scan(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
+    body = [(escape(r["layer"]), f"{r['params']:,}", *(f"{r['drops'][c]:+.2f}" for c in columns))
             for r in rows]  # fmt: skip
-    return _table(("layer", "weights", *(f"{float(g):.0%} zeros" for g in grid)), body)
+    return _table(("layer", "weights", *map(_scanned_at, columns)), body)
+
+
+def _scanned_at(column: str) -> str:
+    """A scan's column: a sparsity (``0.9``: "90% zeros") or a precision ("int8 alone")."""
+    try:
+        return f"{float(column):.0%} zeros"
+    except ValueError:
+        return f"{column} alone"
 
 
 def _layers(best: Candidate) -> str:
