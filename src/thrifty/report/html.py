@@ -37,12 +37,7 @@ def render(report: Report) -> str:
         "<h2>Monthly bill by category</h2>" + _bill_chart(base, best),
         "<h2>How the chosen model runs cheapest</h2>" + _deployments(best),
         "<h2>The chosen model, layer by layer</h2>" + _layers(best) + _tensors(best),
-        "<h2>Per-layer sensitivity</h2><p>Quality lost by pruning each layer of the original "
-        "alone (or running it alone in int8), before fine-tuning, in "
-        + _unit(report)
-        + " on the validation split: the search's first stage, which chose the pruning "
-        "strengths and the layers kept in float32 that it tried.</p>"
-        + _sensitivity(report.sensitivity),
+        "<h2>Per-layer sensitivity</h2>" + _sensitivity(report.sensitivity, _unit(report)),
     ]
     return PAGE.format(body="\n".join(sections))
 
@@ -283,13 +278,22 @@ def _deployments(best: Candidate) -> str:
                    "$ / million", "sparse layers"), rows)  # fmt: skip
 
 
-def _sensitivity(rows: tuple[dict[str, Any], ...]) -> str:
-    if not rows:
-        return "<p>No layer PyTorch can prune (the model was scanned as given).</p>"
+def _sensitivity(rows: tuple[dict[str, Any], ...], unit: str) -> str:
     scans: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one table per scan's columns
     for row in rows:
         scans.setdefault(tuple(row["drops"]), []).append(row)
-    return "".join(_scan(columns, part) for columns, part in scans.items())
+    int8 = any(_scanned_at(c).endswith("alone") for columns in scans for c in columns)
+    said = (
+        "<p>Quality lost by pruning each layer of the original alone"
+        + (" (or running it alone in int8)" if int8 else "")
+        + ", before fine-tuning, in " + unit + " on the validation split: the search's first "
+        "stage, which chose the pruning strengths"
+        + (" and the layers kept in float32" if int8 else "")
+        + " it tried.</p>"
+    )  # fmt: skip
+    if not rows:
+        return said + "<p>No layer PyTorch can prune (the model was scanned as given).</p>"
+    return said + "".join(_scan(columns, part) for columns, part in scans.items())
 
 
 def _scan(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
