@@ -68,6 +68,20 @@ def test_scores_are_onnxruntimes_at_any_batch_size(lenet, batch):
     np.testing.assert_allclose(scores, ort, rtol=1e-5, atol=1e-5)
 
 
+def test_read_only_and_strided_rows_and_outputs_that_stay(lenet):
+    """A memmap's rows are read-only, a column slice is strided; a batch's scores are its own,
+    not a view the next batch overwrites."""
+    x = np.random.default_rng(5).random((16, 1, 28, 28), dtype=np.float32)
+    ort = th.open_session(lenet, "onnxruntime", threads=1).run(x)
+    session = th.open_session(lenet, "openvino", threads=1)
+    read_only = x.copy()
+    read_only.flags.writeable = False
+    first = session.run(read_only)
+    session.run(np.zeros_like(x))
+    np.testing.assert_allclose(first, ort, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(session.run(np.asfortranarray(x)), ort, rtol=1e-5, atol=1e-5)
+
+
 def test_minilm_vectors_are_onnxruntimes(minilm):
     """Named token inputs, each batch padded to its own longest text (two sequence lengths)."""
     ov = th.open_session(minilm, "openvino", threads=1)

@@ -161,8 +161,7 @@ class OpenVinoSession(Closing):
 
     def run(self, batch) -> np.ndarray:
         """Scores for a batch: an array (a model of one input), or arrays by input name."""
-        feed = bind(self._inputs, batch)
-        return self._request.infer(feed, share_inputs=True)[self._output]
+        return self._request.infer(bind(self._inputs, batch), share_inputs=True)[self._output]
 
     def close(self) -> None:
         """Free the compiled model now rather than when this session is collected."""
