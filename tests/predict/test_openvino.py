@@ -18,6 +18,7 @@ from thrifty.datasets import Split
 from thrifty.errors import ModelError, RuntimeUnavailable
 from thrifty.optimize.deploy import measure_options, options
 from thrifty.predict.session import available_cores
+from thrifty.predict.worker import Plan, Worker
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -185,6 +186,15 @@ def test_the_command_line_predicts_with_openvino_in_workers(tmp_path):
     assert "OpenVINO, 1 thread per worker, 2 workers" in done.stdout
     records = np.load(out)
     check(model, rows, records["row"], records["class"], records["probabilities"])
+
+
+def test_a_worker_runs_openvino_on_its_plans_threads(tmp_path):
+    model = tmp_path / "m.onnx"
+    th.load(th.models.build("tabular-mlp", (8,), 3), input_shape=(8,)).save(model)
+    np.save(tmp_path / "x.npy", np.zeros((10, 8), np.float32))
+    plan = Plan(model, tmp_path / "x.npy", tmp_path / "out", "openvino", "auto", 1, 64)
+    session = Worker(plan).session
+    assert (session.runtime, session.device, session.threads) == ("openvino", "cpu", 1)
 
 
 def test_the_help_lists_openvino():
