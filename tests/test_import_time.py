@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "onnx", "onnxruntime", "keras", "matplotlib", "sklearn", "numpy")
+HEAVY = ("torch", "onnx", "onnxruntime", "openvino", "keras", "matplotlib", "sklearn", "numpy")
 LIMIT_S = 0.2
 
 

@@ -46,7 +46,10 @@ Metric = Annotated[
 ]
 Runtime = Annotated[
     str,
-    typer.Option(help="onnxruntime, torch or torch-sparse (pruned layers as sparse matrices)."),
+    typer.Option(
+        help="onnxruntime, openvino (CPU), torch or torch-sparse (pruned layers as sparse "
+        "matrices)."
+    ),
 ]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]

@@ -29,7 +29,11 @@ def predict(
     device: Device = "auto",
     runtime: Runtime = "onnxruntime",
     precision: Annotated[
-        str, typer.Option(help="PyTorch on a GPU: auto, fp32, fp16 or bf16.")
+        str,
+        typer.Option(
+            help="auto, fp32, fp16 or bf16: PyTorch on a GPU (auto: bf16 or fp16), OpenVINO "
+            "where the CPU computes in it (auto: fp32)."
+        ),
     ] = "auto",
     ray: Ray = None,
 ) -> None:

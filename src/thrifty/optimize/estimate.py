@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from thrifty.compress import FineTune, Recipe
 from thrifty.compress.registry import technique
 from thrifty.errors import ModelError
-from thrifty.optimize.deploy import TIMING_BUDGET_S, options
+from thrifty.optimize.deploy import ANY_GRAPH, TIMING_BUDGET_S, options
 from thrifty.optimize.trial import Trial, _cache_folder
 from thrifty.predict.session import available_cores
 
@@ -115,11 +115,11 @@ class Cost:
         return epochs * self.epoch_s + self._measuring(trial.recipe)
 
     def _measuring(self, recipe: Recipe) -> float:
-        """A validation profile, and a test profile per option: ONNX Runtime alone runs a
+        """A validation profile, and a test profile per option: ``ANY_GRAPH`` alone runs a
         graph whose number format changed; a thinned one runs sparse too."""
         runtimes = self.runtimes
         if any(t.stage == "precision" for t in recipe.techniques()):
-            runtimes = 1
+            runtimes = len(ANY_GRAPH)
         elif runtimes > 1 and any(map(thins, recipe)):
             runtimes += 1
         n = runtimes * self.threads

@@ -78,12 +78,12 @@ def predict(
     ``inputs``: a .parquet file or folder, .csv, .npy, .npz, .txt (texts, one a line, for a
     model that carries its tokenizer), or an array; an array of another
     library that DLPack can view (CuPy, a torch tensor) is used where it is, without a copy,
-    by PyTorch in this process. ``precision``: PyTorch on a GPU may run in fp16 or bf16 (see
-    ``open_session``). ``outputs``: a .parquet or .npy file, or a folder (one Parquet file per
-    shard and ``_manifest.json``). ``workers``: processes (``auto``: one per core on a CPU; a
-    GPU job runs in this process, on the CUDA context it checked the model with); ``threads``:
-    each one's runtime
-    threads (``auto``: the cores shared among the workers); ``cluster``: a Ray address to run on
+    by PyTorch in this process. ``precision``: PyTorch on a GPU, or OpenVINO, may run in fp16
+    or bf16 (see ``open_session``). ``outputs``: a .parquet or .npy file, or a folder (one
+    Parquet file per shard and ``_manifest.json``). ``workers``: processes (``auto``: one per
+    core on a CPU; a GPU job runs in this process, on the CUDA context it checked the model
+    with); ``threads``: each one's runtime threads (``auto``: the cores shared among the
+    workers); ``cluster``: a Ray address to run on
     a Ray cluster instead (``"local"`` starts one on this machine).
 
     >>> th.predict("lenet.thrifty", "images.npy", "predictions.parquet")  # doctest: +SKIP

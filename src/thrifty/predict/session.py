@@ -1,5 +1,5 @@
-"""Runtime sessions: one small interface, ``Session.run(batch)``, over ONNX Runtime and PyTorch
-(dense, or with pruned layers run as sparse matrices: ``torch-sparse``). ``with
+"""Runtime sessions: one small interface, ``Session.run(batch)``, over ONNX Runtime, OpenVINO and
+PyTorch (dense, or with pruned layers run as sparse matrices: ``torch-sparse``). ``with
 open_session(...) as session:`` closes it at the block's end."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import numpy as np
 from thrifty.errors import ModelError, RuntimeUnavailable
 from thrifty.models.model import Model, bind
 
-Runtime = Literal["onnxruntime", "torch", "torch-sparse"]
+Runtime = Literal["onnxruntime", "openvino", "torch", "torch-sparse"]
 Device = Literal["auto", "cpu", "cuda"]
 Precision = Literal["auto", "fp32", "fp16", "bf16"]
 PRECISIONS: tuple[Precision, ...] = ("auto", "fp32", "fp16", "bf16")
-RUNTIMES: tuple[Runtime, ...] = ("onnxruntime", "torch", "torch-sparse")
+RUNTIMES: tuple[Runtime, ...] = ("onnxruntime", "openvino", "torch", "torch-sparse")
 
 
 class Session(Protocol):
@@ -64,7 +64,8 @@ def open_session(
 
     ``precision`` applies to PyTorch on a GPU: ``fp16`` or ``bf16`` run under autocast, which
     lowers the operations PyTorch deems safe (matrix products, convolutions) and keeps the rest
-    in fp32; ``auto`` takes bf16 where the GPU has it, else fp16. Everywhere else: fp32.
+    in fp32; ``auto`` takes bf16 where the GPU has it, else fp16. OpenVINO lowers only when asked
+    (``fp16`` or ``bf16``, see ``OpenVinoSession``). Everywhere else: fp32.
     """
     threads = threads or available_cores()
     if threads < 1:
@@ -73,6 +74,8 @@ def open_session(
         raise ModelError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     if runtime == "onnxruntime":
         return OrtSession(model, device, threads)
+    if runtime == "openvino":
+        return OpenVinoSession(model, device, threads, precision)
     if runtime in ("torch", "torch-sparse"):
         return TorchSession(model, device, threads, precision, sparse=runtime == "torch-sparse")
     raise ModelError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
@@ -108,6 +111,69 @@ class OrtSession(Closing):
     def close(self) -> None:
         """Free ONNX Runtime's session now rather than when this one is collected."""
         del self._session
+
+
+class OpenVinoSession(Closing):
+    """OpenVINO on the CPU, on ``threads`` threads in one stream, not pinned to cores: pinned,
+    each process's threads take the cores from the first on, so the local pool's workers would
+    share them (Intel's knowledge base, article 000058227).
+
+    Its arithmetic is asked for, not left to the CPU: ``fp32`` (and ``auto``) compute in float32,
+    although OpenVINO's own default on CPUs with AMX or AVX512-BF16 is bfloat16; ``bf16`` and
+    ``fp16`` lower the matrix products and convolutions to that type where the CPU computes in it
+    (OpenVINO's optimization capabilities), and refuse where it does not.
+
+    It runs one batch at a time (one inference request), as thrifty's callers run it.
+    """
+
+    runtime = "openvino"
+
+    def __init__(self, model: Model, device: Device, threads: int, precision: Precision):
+        import openvino as ov
+
+        self.device = _pick(device, False, "OpenVINO on a CUDA GPU")  # auto: the CPU
+        self.precision = "fp32" if precision == "auto" else precision
+        core = ov.Core()
+        computes = ("FP32", *core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+        if self.precision.upper() not in computes:
+            raise RuntimeUnavailable(
+                f"this CPU does not compute in {self.precision} under OpenVINO; "
+                "use --precision fp32"
+            )
+        types = {"fp32": ov.Type.f32, "bf16": ov.Type.bf16, "fp16": ov.Type.f16}
+        config = {
+            "INFERENCE_NUM_THREADS": threads,
+            "NUM_STREAMS": 1,
+            "ENABLE_CPU_PINNING": False,
+            "INFERENCE_PRECISION_HINT": types[self.precision],
+        }
+        try:  # the ONNX file from memory: OpenVINO's ONNX reader takes its bytes
+            compiled = core.compile_model(core.read_model(model.to_bytes()), "CPU", config)
+        except RuntimeError as error:
+            raise ModelError(
+                f"OpenVINO cannot run model {model.name!r} ({_reason(error)}); "
+                "use --runtime onnxruntime"
+            ) from None
+        self.threads = compiled.get_property("INFERENCE_NUM_THREADS")  # at most the cores
+        self._request = compiled.create_infer_request()
+        self._output = compiled.output(model.output_name)
+        self._inputs = model.input_dtypes
+
+    def run(self, batch) -> np.ndarray:
+        """Scores for a batch: an array (a model of one input), or arrays by input name."""
+        return self._request.infer(bind(self._inputs, batch), share_inputs=True)[self._output]
+
+    def close(self) -> None:
+        """Free the compiled model now rather than when this session is collected."""
+        del self._request, self._output
+
+
+def _reason(error: RuntimeError) -> str:
+    """OpenVINO's message without its source locations and headings: ``No conversion rule
+    found for operations: com.example.Foo``."""
+    lines = [line.strip(" -") for line in str(error).splitlines()]
+    said = [line for line in lines if line and not line.endswith(":") and "http" not in line]
+    return " ".join(said)[:200] or type(error).__name__
 
 
 class TorchSession(Closing):

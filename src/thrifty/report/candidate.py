@@ -53,7 +53,7 @@ class Bill:
 class Deployment:
     """One way a candidate runs (``optimize/deploy.py``), measured on the test split."""
 
-    runtime: str  # "onnxruntime", "torch" or "torch-sparse"
+    runtime: str  # "onnxruntime", "openvino", "torch" or "torch-sparse"
     threads: int
     device: str  # "cpu" or "cuda"
     batch_size: int  # the one its throughput measurement found fastest

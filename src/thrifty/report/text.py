@@ -276,7 +276,12 @@ def runs_as(deployment: Deployment) -> str:
     return f"{how}, batch {deployment.batch_size}"
 
 
-RUNTIMES = {"onnxruntime": "ONNX Runtime", "torch": "PyTorch", "torch-sparse": "PyTorch (sparse)"}
+RUNTIMES = {
+    "onnxruntime": "ONNX Runtime",
+    "openvino": "OpenVINO",
+    "torch": "PyTorch",
+    "torch-sparse": "PyTorch (sparse)",
+}
 
 
 def how_it_runs(
