@@ -6,9 +6,9 @@ objective is chosen.
 Compute is paid per core-second, so a single thread at a large batch is usually cheapest;
 latency wants every core. Runtimes that cannot run a graph (PyTorch on integer operators,
 OpenVINO on an operator its ONNX reader lacks) are skipped, and so is the sparse path when no
-layer is mostly zeros. Each option's quality is its own runtime's: OpenVINO runs
-``int8-static``'s QDQ graphs on its own int8 kernels, and ``int8-dynamic``'s integer matrix
-products (``MatMulInteger``) as float ones, so its scores differ slightly from ONNX Runtime's.
+layer is mostly zeros. Each option's quality is its own runtime's: OpenVINO runs QDQ graphs on
+its own integer kernels, and integer matrix products (``MatMulInteger``) as float ones, so its
+scores differ slightly from ONNX Runtime's.
 """
 
 from __future__ import annotations
