@@ -8,7 +8,9 @@ file uses thrifty.
 - ``ort-int8-dynamic``: ONNX Runtime's ``quantize_dynamic``, int8 weights per tensor, as
   sentence-transformers' ``export_dynamic_quantized_onnx_model`` asks (``per_channel=False``);
 - ``openvino-fp32``: the ONNX file through ``ov.convert_model``, saved as IR with its weights left
-  fp32 (``ov.save_model`` would halve them to fp16 unless told not to), compiled for the CPU;
+  fp32 (``ov.save_model`` would halve them to fp16 unless told not to), compiled for the CPU
+  with its defaults: on a CPU with AMX or avx512_bf16 the plugin then computes in bf16 (its
+  ``INFERENCE_PRECISION_HINT``), as a user who does not set it gets;
 - ``openvino-int8``: NNCF's ``nncf.quantize`` with ``model_type=TRANSFORMER`` on that model,
   calibrated on the sentences given (sentence-transformers' OpenVINO static int8 takes 300).
 

@@ -288,7 +288,7 @@ def show(document: dict) -> None:
         table = Table(
             title=f"{model['model']} on {document['sentences']:,} held-out WordNet glosses, "
             f"{document['threads']} thread(s), batches of {BATCH} padded to {TOKENS} tokens; "
-            f"$ per million sentences ({document['pricing']})",
+            f"$ per million sentences: compute at the {document['pricing']} profile's core-hour",
             caption=f"thrifty: {ours['recipe'] or 'the model as it is'}, run in "
             f"{ours['runtime']} ({ours['candidates_tried']} candidates in "
             f"{ours['search_seconds']:.0f} s of search)",
