@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/python benchmarks/transfer.py
 	$(BIN)/python benchmarks/scaling.py
 	$(BIN)/python benchmarks/versus.py
+	$(BIN)/python benchmarks/transformers.py
 
 # The import contracts (pyproject.toml, [tool.importlinter]): layers that point one way, no cycle.
 lint: setup

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.append(str(ROOT / "benchmarks"))  # last: benchmarks/transformers.py is not transformers
 
 import pack as bench  # noqa: E402  (benchmarks/pack.py, not thrifty.pack)
 
