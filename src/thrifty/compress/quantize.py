@@ -37,8 +37,9 @@ from typing import Literal
 import numpy as np
 
 from thrifty.compress.registry import Strength, Technique, register
+from thrifty.compress.runs import check_runs
 from thrifty.datasets.samples import batches, feed, take
-from thrifty.errors import DataError, ModelError
+from thrifty.errors import DataError
 from thrifty.models.model import Model, bind
 
 MODES = ("fp16", "int8-dynamic", "int8-static")
@@ -68,7 +69,7 @@ def quantize(model: Model, config: Quantize, context) -> Model:
     quantized = Model(
         proto=proto, name=model.name, source=model.source, metadata=dict(model.metadata)
     )
-    _check_runs(quantized, context)
+    check_runs(quantized, context, "try another quantize mode or leave quantize out")
     return quantized  # no torch module: what runs now is the quantized graph alone
 
 
@@ -147,21 +148,6 @@ class Calibration:
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self.batches, None)
-
-
-def _check_runs(model: Model, context) -> None:
-    """Refuse to hand on a graph that ONNX Runtime cannot load or run."""
-    import onnxruntime as ort
-
-    x = model.fit_inputs(take(context.data.train.x, slice(0, 8)))
-    try:
-        session = ort.InferenceSession(model.to_bytes(), providers=["CPUExecutionProvider"])
-        session.run(None, bind(model.input_dtypes, feed(x)))
-    except Exception as error:  # ORT raises its own types, one per failure kind
-        raise ModelError(
-            f"the quantized graph of {model.name!r} does not run in ONNX Runtime ({error}); "
-            "try another quantize mode or leave quantize out"
-        ) from error
 
 
 register(
