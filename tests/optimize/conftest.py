@@ -1,5 +1,6 @@
-"""A search small enough for a test (two quick techniques, two rungs, one pruning strength,
-set through the techniques' declarations as a new technique would set them), and a model."""
+"""A search small enough for a test (two quick techniques, bits trying none, two rungs, one
+pruning strength, set through the techniques' declarations as a new technique would set them),
+and a model."""
 
 from dataclasses import replace
 
@@ -13,7 +14,8 @@ from thrifty.compress.registry import TECHNIQUES
 
 @pytest.fixture
 def small_search(monkeypatch, tmp_path):
-    for name, tries, gentler in (("quantize", ("int8-dynamic",), ()), ("channels", (0.5,), ())):
+    quick = (("quantize", ("int8-dynamic",), ()), ("channels", (0.5,), ()), ("bits", (), ()))
+    for name, tries, gentler in quick:
         declared = TECHNIQUES[name]
         strength = replace(declared.strength, tries=tries, gentler=gentler)
         monkeypatch.setitem(TECHNIQUES, name, replace(declared, strength=strength))

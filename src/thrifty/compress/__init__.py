@@ -1,4 +1,5 @@
-"""Making a model cheaper: prune, share (and more techniques through the registry).
+"""Making a model cheaper: prune, channels, share, quantize, bits (and more techniques through
+the registry).
 
 ``th.compress(model, recipe, data)`` applies the techniques of ``recipe`` in order, each followed
 by recovery fine-tuning, and returns a new :class:`thrifty.Model`; the original is untouched.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from thrifty.compress.bits import Bits
 from thrifty.compress.channels import Channels
 from thrifty.compress.finetune import FineTune
 from thrifty.compress.prune import Prune
@@ -30,6 +32,7 @@ from thrifty.errors import DataError
 from thrifty.verbs import make_callable
 
 __all__ = [
+    "Bits",
     "Channels",
     "FineTune",
     "Prune",

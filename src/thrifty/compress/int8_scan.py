@@ -19,6 +19,7 @@ import numpy as np
 
 from thrifty.compress.int8 import to_int8, weighted
 from thrifty.compress.registry import Suggested
+from thrifty.compress.runs import outputs
 from thrifty.datasets import samples
 
 KEPT_AT_MOST = 1 / 3  # of the weighted nodes: past that, int8 pays for little of the graph
@@ -102,13 +103,8 @@ def validation_score(model, data) -> float:
     """The data set's metric (its steering form) on the validation split, in ONNX Runtime,
     signed so that higher is better."""
     from thrifty.datasets.metrics import score
-    from thrifty.models.training import RAGGED_BATCH
-    from thrifty.predict.session import open_session
 
-    x = model.fit_inputs(data.val.x)
-    size = RAGGED_BATCH if hasattr(x, "lengths") else 1024  # token rows: batches of like lengths
-    with open_session(model, device="cpu") as session:
-        out = samples.run_in_length_order(lambda part: session.run(samples.feed(part)), x, size)
+    out = outputs(model, data.val.x)
     metric = data.metric.steering
     return metric.better(score(metric, out, data.val.y, data.classes or data.num_classes))
 

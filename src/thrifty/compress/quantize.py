@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from thrifty.compress.int8 import to_int8
 from thrifty.compress.int8_scan import scan_of, suggest_kept
 from thrifty.compress.registry import Strength, Technique, register
-from thrifty.datasets.samples import feed, take
-from thrifty.errors import DataError, ModelError
-from thrifty.models.model import Model, bind
+from thrifty.compress.runs import check_runs
+from thrifty.errors import DataError
+from thrifty.models.model import Model
 
 MODES = ("fp16", "int8-dynamic", "int8-static")
 KEPT = re.compile(r"(int8-dynamic|int8-static)-keep([1-9][0-9]*)")  # int8-dynamic-keep2
@@ -66,7 +66,7 @@ def quantize(model: Model, config: Quantize, context) -> Model:
     quantized = Model(
         proto=proto, name=model.name, source=model.source, metadata=dict(model.metadata)
     )
-    _check_runs(quantized, context)
+    check_runs(quantized, context, "try another quantize mode or leave quantize out")
     return quantized  # no torch module: what runs now is the quantized graph alone
 
 
@@ -80,21 +80,6 @@ def _to_fp16(proto):
     # the ONNX checker (and other runtimes) require nodes in topological order
     OnnxModel.graph_topological_sort(converted.graph)
     return converted
-
-
-def _check_runs(model: Model, context) -> None:
-    """Refuse to hand on a graph that ONNX Runtime cannot load or run."""
-    import onnxruntime as ort
-
-    x = model.fit_inputs(take(context.data.train.x, slice(0, 8)))
-    try:
-        session = ort.InferenceSession(model.to_bytes(), providers=["CPUExecutionProvider"])
-        session.run(None, bind(model.input_dtypes, feed(x)))
-    except Exception as error:  # ORT raises its own types, one per failure kind
-        raise ModelError(
-            f"the quantized graph of {model.name!r} does not run in ONNX Runtime ({error}); "
-            "try another quantize mode or leave quantize out"
-        ) from error
 
 
 register(
