@@ -64,6 +64,17 @@ def test_loading_the_quantizer_leaves_the_processes_logging_as_it_was():
     assert done.stdout.split() == ["[]", "WARNING"], done.stderr
 
 
+def test_without_onnx_ir_bits_says_what_to_install():
+    code = (
+        "import sys; sys.modules['onnx_ir'] = None\n"  # as if it were not installed
+        "from thrifty.compress.bits import _quantizer\n"
+        "from thrifty.errors import RuntimeUnavailable\n"
+        "try:\n    _quantizer()\nexcept RuntimeUnavailable as error:\n    print(error)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "bits needs onnx_ir" in done.stdout and "pip install onnx-ir" in done.stdout
+
+
 def test_bits8_is_the_gentler_step(digits, digits_baseline, accuracy):
     eight = th.compress(digits_baseline, [Bits(8)], digits)
     assert accuracy(eight, digits) >= accuracy(digits_baseline, digits) - 0.01

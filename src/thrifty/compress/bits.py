@@ -40,7 +40,7 @@ import numpy as np
 from thrifty.compress.registry import Strength, Technique, register
 from thrifty.compress.runs import check_runs, outputs
 from thrifty.datasets.samples import take
-from thrifty.errors import DataError, NotApplicable
+from thrifty.errors import DataError, NotApplicable, RuntimeUnavailable
 from thrifty.models.model import Model
 
 WIDTHS = (4, 8)
@@ -107,6 +107,11 @@ def _quantizer():
     root.addHandler(placeholder)
     try:
         from onnxruntime.quantization import matmul_nbits_quantizer
+    except ModuleNotFoundError as error:  # onnx-ir: it imports it, its package does not ask
+        raise RuntimeUnavailable(
+            f"bits needs {error.name}, which ONNX Runtime's weight-only quantizer imports; "
+            "install thrifty's dependencies (pip install onnx-ir==1.0.0)"
+        ) from error
     finally:
         root.removeHandler(placeholder)
     return matmul_nbits_quantizer
