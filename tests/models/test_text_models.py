@@ -79,14 +79,6 @@ def test_profile_a_folder_from_the_command_line(minilm_folder, glosses):
     assert report["quality"]["metric"] == "spearman" and report["quality"]["value"] == 1.0
 
 
-def test_channels_that_would_cut_attention_heads_apart_do_not_apply(minilm, glosses):
-    from thrifty.errors import NotApplicable
-
-    data = th.datasets.load(glosses, model=minilm)
-    with pytest.raises(NotApplicable, match="channels pruning cannot shrink TextModel"):
-        th.compress(minilm, "channels:0.5", data)
-
-
 @pytest.mark.slow  # packing 22.7M weights, then a prediction job's workers each loading them
 def test_the_tokenizer_travels_in_the_pack_and_predict_writes_vectors(minilm, glosses, tmp_path):
     import pyarrow.parquet as pq

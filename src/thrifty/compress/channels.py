@@ -9,6 +9,11 @@ the slice of a flattened feature map, a BatchNorm) is found by Torch-Pruning's d
 ranked together by their group L2 norm. Every layer keeps floor(n x (1 - ratio)) of its n
 channels, except the output layer, which keeps one output per class. Torch-Pruning never empties
 a layer: one that would keep none keeps all. Recovery fine-tuning follows.
+
+A transformer (a Hugging Face encoder) loses the share ``ratio`` of the attention heads and of
+the feed-forward neurons of every block, whole heads only, and keeps its residual width, its
+embeddings and its output (thrifty.compress.heads), so it takes and gives what it did; its
+recovery distils the original's outputs and hidden states (thrifty.models.distillation).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from thrifty.compress.finetune import recover
+from thrifty.compress.heads import attention_blocks, kept_whole, pruner_options
 from thrifty.compress.registry import Strength, Technique, register
 from thrifty.datasets.samples import feed, take
 from thrifty.errors import DataError, NotApplicable
@@ -45,28 +51,44 @@ def channels(module, config: Channels, context):
             f"graph); {type(module).__name__} has none: use prune instead"
         )
     example = to_tensors(feed(take(context.data.train.x, slice(0, EXAMPLE_ROWS))))
+    blocks = attention_blocks(module)
+    heads, weights = sum(block.heads for block in blocks), _count(module)
     try:
         pruner = tp.pruner.BasePruner(
             module,
             example,
             importance=tp.importance.GroupMagnitudeImportance(p=2),
             pruning_ratio=config.ratio,
-            ignored_layers=[_output_layer(module, layers, example)],
+            ignored_layers=[_output_layer(module, layers, example), *kept_whole(module, blocks)],
+            in_channel_groups={},  # fresh: Torch-Pruning writes into its shared defaults,
+            out_channel_groups={},  # which would keep every pruned model's layers alive
+            **pruner_options(blocks, config.ratio),
         )
         pruner.step()
+        for block in blocks:
+            block.settle()
         with torch.no_grad():
             forward(module.eval(), example)  # the narrower network must still run
     except (IndexError, RuntimeError, ValueError, KeyError) as error:
-        # the dependency graph cannot follow every structure: a transformer's attention
-        # reshapes its outputs into heads, which plain channel pruning would cut apart
+        # the dependency graph cannot follow every structure (a reshape it cannot trace
+        # through, a layer shared in an odd way): say so instead of a traceback
         first = (str(error).strip().splitlines() or [""])[0][:160]
         raise NotApplicable(
             f"channels pruning cannot shrink {type(module).__name__} consistently "
             f"({type(error).__name__}: {first}); use prune instead"
         ) from error
-    context.say(f"channels: {config.ratio:.0%} of each layer's channels removed; fine-tuning")
+    if blocks:
+        removed = heads - sum(block.heads for block in blocks)
+        context.say(f"channels: {removed} of {heads} attention heads removed, {_count(module):,} "
+                    f"of {weights:,} weights left; fine-tuning")  # fmt: skip
+    else:
+        context.say(f"channels: {config.ratio:.0%} of each layer's channels removed; fine-tuning")
     recover(module, context)
     return module
+
+
+def _count(module) -> int:
+    return sum(p.numel() for p in module.parameters())
 
 
 def _prunable(module) -> list:

@@ -48,8 +48,21 @@ class TextModel(nn.Module):
         self.type_ids = "token_type_ids" in inspect.signature(transformer.forward).parameters
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
+        return self._output(self._run(input_ids, attention_mask, token_type_ids), attention_mask)
+
+    def hidden_states(self, input_ids, attention_mask, token_type_ids=None):
+        """The output and every block's hidden states (the embeddings' first), from one pass:
+        what a student learns from its teacher in distillation."""
+        out = self._run(input_ids, attention_mask, token_type_ids, output_hidden_states=True)
+        return self._output(out, attention_mask), out.hidden_states
+
+    def _run(self, input_ids, attention_mask, token_type_ids, **options):
         extra = {"token_type_ids": token_type_ids} if self.type_ids else {}
-        out = self.transformer(input_ids=input_ids, attention_mask=attention_mask, **extra)
+        return self.transformer(
+            input_ids=input_ids, attention_mask=attention_mask, **extra, **options
+        )
+
+    def _output(self, out, attention_mask):
         if self.pooling is None:
             return out.logits
         hidden = out.last_hidden_state

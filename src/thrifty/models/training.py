@@ -45,15 +45,18 @@ def train(
     config: TrainConfig = TrainConfig(),
     *,
     teacher=None,
+    labels: bool = False,
     progress: bool | str = False,
 ):
     """Train ``module`` on ``data.train``; return it with the weights of its best validation epoch.
 
-    With a ``teacher`` the labels are not used: the module learns the teacher's outputs
-    (distillation: soft targets at ``config.temperature`` for classes, the values for
-    regression). Runs on a CUDA GPU when there is one. Seeded: the same module, data and config
-    give the same weights on the same machine. ``progress``: True, or the words naming the run
-    (``training lenet-300-100``), shows the epochs on stderr (thrifty.progress).
+    With a ``teacher`` the module learns the teacher's outputs (distillation: soft targets at
+    ``config.temperature`` for classes, the values for regression), and the labels too only
+    with ``labels``; a transformer learns the teacher's hidden states as well
+    (thrifty.models.distillation). Runs on a CUDA GPU when there is one. Seeded: the same
+    module, data and config give the same weights on the same machine. ``progress``: True, or
+    the words naming the run (``training lenet-300-100``), shows the epochs on stderr
+    (thrifty.progress).
     """
     import torch
 
@@ -66,7 +69,7 @@ def train(
     x = data.train.x
     classify = data.task == "classification"
     y = torch.from_numpy(data.train.y if classify else data.train.y.astype(np.float32))
-    loss_fn = _loss(data.task, teacher, config.temperature)
+    loss_fn = _loss(data.task, teacher, config.temperature, labels)
     optimizer = torch.optim.Adam(module.parameters(), lr=config.learning_rate)
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=0.5, patience=config.decay_after
@@ -82,7 +85,7 @@ def train(
                     break
                 optimizer.zero_grad()
                 xb = to_tensors(feed(take(x, index.numpy())), device)
-                loss = loss_fn(forward(module, xb), xb, y[index].to(device))
+                loss = loss_fn(module, xb, y[index].to(device))
                 loss.backward()
                 optimizer.step()
             score = validation_score(module, data)
@@ -107,37 +110,13 @@ def _past(deadline: float | None) -> bool:
     return deadline is not None and time.monotonic() > deadline
 
 
-def _loss(task: str, teacher, temperature: float):
-    """loss(outputs, inputs, labels): the task's loss, or distillation from ``teacher``. An
-    embedding learns the original's vectors' directions (1 - cosine), which its metrics score."""
-    import torch
-    import torch.nn.functional as F
+def _loss(task: str, teacher, temperature: float, labels: bool):
+    """loss(module, inputs, labels): the task's loss, or distillation from ``teacher``."""
+    from thrifty.models.distillation import distillation_loss, label_loss
 
-    classify = task == "classification"
-    if task == "embedding":
-
-        def agree(out, xb, yb):
-            if teacher is not None:
-                with torch.no_grad():
-                    yb = forward(teacher, xb)
-            return 1 - F.cosine_similarity(out, yb).mean()
-
-        return agree
-    if teacher is None and classify:
-        return lambda out, xb, yb: F.cross_entropy(out, yb)
-    if teacher is None:
-        return lambda out, xb, yb: F.mse_loss(out.reshape(yb.shape), yb)  # values or vectors
-
-    def distill(out, xb, yb):
-        with torch.no_grad():
-            target = forward(teacher, xb)
-        if not classify:
-            return F.mse_loss(out, target)
-        soft = F.log_softmax(target / temperature, dim=1)
-        log_p = F.log_softmax(out / temperature, dim=1)
-        return F.kl_div(log_p, soft, log_target=True, reduction="batchmean") * temperature**2
-
-    return distill
+    if teacher is not None:
+        return distillation_loss(task, teacher, temperature, labels)
+    return lambda module, xb, yb: label_loss(task, forward(module, xb), yb)
 
 
 def validation_score(module, data: Dataset) -> float:
