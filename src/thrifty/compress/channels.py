@@ -37,7 +37,8 @@ EXAMPLE_ROWS = 8  # the dependency graph is traced from one forward pass; only s
 
 @dataclass(frozen=True)
 class Channels:
-    ratio: float  # the share of channels (neurons) removed from each layer but the output layer
+    ratio: float  # the share of channels (neurons) removed from each layer but the output layer;
+    # of a transformer, the share of every block's attention heads and feed-forward neurons
 
     def __post_init__(self) -> None:
         if not 0 <= self.ratio < 1:

@@ -9,9 +9,10 @@ magnitude) ignore that some heads attend to little and some neurons rarely fire.
 
 Measured on all-MiniLM-L6-v2, 600 WordNet glosses, channels:0.5: spearman against the original
 0.664 straight after pruning (magnitude: 0.549), 0.787 after two epochs of distillation
-(magnitude: 0.700). It costs one forward pass over ``TEXTS`` texts, each alone, so padding never
-enters the statistics. A first-order (Taylor) score is no alternative without labels: the
-student starts as the teacher, where distillation's loss and its gradient are zero.
+(magnitude: 0.700). It costs a forward pass over ``TEXTS`` texts (about 4 s for MiniLM on two
+busy cores); padding tokens are masked out of the statistics. A first-order (Taylor) score is
+no alternative without labels: the student starts as the teacher, where distillation's loss
+and its gradient are zero.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from thrifty.datasets.samples import feed, take
 from thrifty.models.feeding import forward, to_tensors
 
 TEXTS = 64  # texts the inputs' statistics are taken over: a few batches' worth
+BATCH = 32
 
 
 class Contribution:
@@ -47,22 +49,25 @@ class Contribution:
 
 
 def contribution(module: nn.Module, samples) -> Contribution:
-    """The root mean square input of every Linear layer of ``module``, over the first
-    ``TEXTS`` of ``samples``, run one at a time."""
+    """The root mean square input of every Linear layer of ``module`` over the real tokens of
+    the first ``TEXTS`` of ``samples`` (padding, masked out, does not count)."""
     sums: dict[nn.Linear, torch.Tensor] = {}
-    counts: dict[nn.Linear, int] = {}
+    counts: dict[nn.Linear, torch.Tensor] = {}
+    running: dict[str, torch.Tensor] = {}
 
     def record(layer, inputs, output):
-        x = inputs[0].detach().reshape(-1, inputs[0].shape[-1])
-        sums[layer] = sums.get(layer, 0) + (x**2).sum(0)
-        counts[layer] = counts.get(layer, 0) + x.shape[0]
+        x = inputs[0].detach()
+        real = running["attention_mask"]
+        weight = real.unsqueeze(-1).to(x.dtype) if x.dim() == 3 else torch.ones(len(x), 1)
+        sums[layer] = sums.get(layer, 0) + (x**2 * weight).reshape(-1, x.shape[-1]).sum(0)
+        counts[layer] = counts.get(layer, 0) + weight.sum()
 
-    layers = [m for m in module.modules() if isinstance(m, nn.Linear)]
-    hooks = [layer.register_forward_hook(record) for layer in layers]
+    hooks = [m.register_forward_hook(record) for m in module.modules() if isinstance(m, nn.Linear)]
     try:
         with torch.no_grad():
-            for row in range(min(TEXTS, len(samples))):
-                forward(module.eval(), to_tensors(feed(take(samples, slice(row, row + 1)))))
+            for start in range(0, min(TEXTS, len(samples)), BATCH):
+                running.update(to_tensors(feed(take(samples, slice(start, start + BATCH)))))
+                forward(module.eval(), running)
     finally:
         for hook in hooks:
             hook.remove()
