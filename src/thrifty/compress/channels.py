@@ -12,8 +12,10 @@ a layer: one that would keep none keeps all. Recovery fine-tuning follows.
 
 A transformer (a Hugging Face encoder) loses the share ``ratio`` of the attention heads and of
 the feed-forward neurons of every block, whole heads only, and keeps its residual width, its
-embeddings and its output (thrifty.compress.heads), so it takes and gives what it did; its
-recovery distils the original's outputs and hidden states (thrifty.models.distillation).
+embeddings and its output (thrifty.compress.heads), so it takes and gives what it did. Its
+heads and neurons are ranked by what they add to the output on real texts
+(thrifty.compress.contribution), and its recovery distils the original's outputs and hidden
+states (thrifty.models.distillation).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
+from thrifty.compress.contribution import contribution
 from thrifty.compress.finetune import recover
 from thrifty.compress.heads import attention_blocks, kept_whole, pruner_options
 from thrifty.compress.registry import Strength, Technique, register
@@ -34,7 +37,8 @@ EXAMPLE_ROWS = 8  # the dependency graph is traced from one forward pass; only s
 
 @dataclass(frozen=True)
 class Channels:
-    ratio: float  # the share of channels (neurons) removed from each layer but the output layer
+    ratio: float  # the share of channels (neurons) removed from each layer but the output layer;
+    # of a transformer, the share of every block's attention heads and feed-forward neurons
 
     def __post_init__(self) -> None:
         if not 0 <= self.ratio < 1:
@@ -57,7 +61,7 @@ def channels(module, config: Channels, context):
         pruner = tp.pruner.BasePruner(
             module,
             example,
-            importance=tp.importance.GroupMagnitudeImportance(p=2),
+            importance=_importance(module, blocks, context.data.train.x),
             pruning_ratio=config.ratio,
             ignored_layers=[_output_layer(module, layers, example), *kept_whole(module, blocks)],
             in_channel_groups={},  # fresh: Torch-Pruning writes into its shared defaults,
@@ -85,6 +89,17 @@ def channels(module, config: Channels, context):
         context.say(f"channels: {config.ratio:.0%} of each layer's channels removed; fine-tuning")
     recover(module, context)
     return module
+
+
+def _importance(module, blocks: list, samples):
+    """How channels are ranked: a transformer's by what they add on real texts
+    (thrifty.compress.contribution), other networks' by their group L2 norm (what the zoo's
+    results in README were measured with)."""
+    import torch_pruning as tp
+
+    if blocks:
+        return contribution(module, samples)
+    return tp.importance.GroupMagnitudeImportance(p=2)
 
 
 def _count(module) -> int:

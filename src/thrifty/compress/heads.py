@@ -4,9 +4,9 @@ A BERT-style self-attention block projects the hidden states into query, key and
 ``heads x head_size`` wide, and splits them with ``view(..., -1, head_size)``. Removing single
 rows of those projections would leave the split running but mix the heads' dimensions (384
 rows less 192 is still 6 x 32), so a transformer loses whole heads: Torch-Pruning is told each
-projection's head count (``num_heads``), ranks the heads by the mean group importance of their
-rows (query, key and value rows and the output projection's columns together) and removes the
-weakest ``ceil(ratio x heads)`` in every block. The block's own head counts
+projection's head count (``num_heads``), ranks the heads by the mean importance of their
+dimensions (query, key and value rows and the output projection's columns are one group) and
+removes the weakest ``ceil(ratio x heads)`` in every block. The block's own head counts
 (``num_attention_heads``, ``all_head_size``) are then set to what its projections hold, as
 Torch-Pruning's Hugging Face examples do, so that the module reads true.
 
