@@ -72,33 +72,29 @@ def test_unknown_models_are_refused():
     assert done.returncode == 2 and "bert" in done.stderr and done.stdout == ""
 
 
-@pytest.mark.slow  # two searches that overrun their 30 s (a transformer's baseline is measured
-@pytest.mark.timeout(3600)  # first, several minutes on 2 busy cores), a fine-tuning, ten peers
-def test_a_tiny_run_prints_one_json_object_of_both_models():
-    command = [sys.executable, "benchmarks/transformers.py", "--json", *TINY]
+@pytest.mark.slow  # a search that overruns its 30 s (a transformer's baseline is measured
+@pytest.mark.timeout(3600)  # first, minutes on 2 busy cores) and five peers; the classifier's
+# run (a fine-tuning, a second search: as long again) is left to `make bench`, for CI's time
+def test_a_tiny_run_prints_one_json_object():
+    command = [sys.executable, "benchmarks/transformers.py", "--json", "--models", "encoder", *TINY]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3500)
     if done.returncode == 1 and "not installed" in done.stderr:
         pytest.skip(done.stderr.strip())
     assert done.returncode == 0, done.stderr[-3000:]
-
     document = json.loads(done.stdout)  # the whole of stdout: nothing else is printed there
     assert set(document) == {"cpu", "threads", "sentences", "pricing", "models"}
     assert document["threads"] == 1 and document["sentences"] == 40
-    encoder, classifier = document["models"]
+    (encoder,) = document["models"]
     assert encoder["model"] == "all-MiniLM-L6-v2" and encoder["metric"] == "spearman"
-    assert classifier["model"] == "all-MiniLM-L6-v2-glosses-classifier"
-    assert classifier["metric"] == "accuracy"
-    for model in (encoder, classifier):
-        assert set(model) == {"model", "metric", "thrifty", "entries", "targets"}
-        assert [entry["name"] for entry in model["entries"]] == NAMES
-        assert model["thrifty"]["runtime"] in ("onnxruntime", "openvino", "torch", "torch-sparse")
-        for entry in model["entries"]:
-            assert set(entry) == ENTRY
-            assert entry["sentences_per_s"] > 0 and entry["dollars_per_million"] > 0
-            assert entry["bytes"] > 1_000_000  # a model file, not a stub
-        for target in model["targets"]:
-            assert isinstance(target["met"], bool) and isinstance(target["value"], float)
-
+    assert set(encoder) == {"model", "metric", "thrifty", "entries", "targets"}
+    assert [entry["name"] for entry in encoder["entries"]] == NAMES
+    assert encoder["thrifty"]["runtime"] in ("onnxruntime", "openvino", "torch", "torch-sparse")
+    for entry in encoder["entries"]:
+        assert set(entry) == ENTRY
+        assert entry["sentences_per_s"] > 0 and entry["dollars_per_million"] > 0
+        assert entry["bytes"] > 1_000_000  # a model file, not a stub
+    for target in encoder["targets"]:
+        assert isinstance(target["met"], bool) and isinstance(target["value"], float)
     by_name = {entry["name"]: entry for entry in encoder["entries"]}
     for entry in encoder["entries"]:
         assert -1 <= entry["spearman"] <= 1 and 0 <= entry["recall_at_10"] <= 1
@@ -109,10 +105,3 @@ def test_a_tiny_run_prints_one_json_object_of_both_models():
     thrifty_file = ROOT / "out" / "bench" / "transformers" / "encoder" / "thrifty" / "model.thrifty"
     assert by_name["thrifty"]["bytes"] == thrifty_file.stat().st_size
     assert len(encoder["targets"]) == 3
-
-    original = classifier["entries"][0]["accuracy"]
-    for entry in classifier["entries"]:
-        assert entry["spearman"] is None and entry["recall_at_10"] is None
-        assert 0 <= entry["accuracy"] <= 1
-    assert classifier["entries"][1]["accuracy"] == pytest.approx(original, abs=0.026)  # ort-fp32
-    assert len(classifier["targets"]) == 2
