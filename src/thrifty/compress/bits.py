@@ -103,8 +103,8 @@ def _quantizer():
     """ORT's weight-only quantizer. Importing it calls ``logging.basicConfig(level=INFO)``,
     after which every library's INFO records would print: a handler on the root logger for
     the import makes that call do nothing."""
-    root, placeholder = logging.getLogger(), logging.NullHandler()
-    root.addHandler(placeholder)
+    root, quiet = logging.getLogger(), logging.NullHandler()
+    root.addHandler(quiet)
     try:
         from onnxruntime.quantization import matmul_nbits_quantizer
     except ModuleNotFoundError as error:  # onnx-ir: it imports it, its package does not ask
@@ -113,7 +113,7 @@ def _quantizer():
             "install thrifty's dependencies (pip install onnx-ir==1.0.0)"
         ) from error
     finally:
-        root.removeHandler(placeholder)
+        root.removeHandler(quiet)
     return matmul_nbits_quantizer
 
 
